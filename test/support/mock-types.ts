@@ -1,0 +1,30 @@
+/** Shapes shared by the mock server (Node) and its client in workerd. */
+export interface MockResponse {
+  status?: number;
+  headers?: Record<string, string | string[]>;
+  /** A JSON value to send (sets Content-Type). */
+  json?: unknown;
+  /** A raw text body. */
+  body?: string;
+  /** Delay before the status line is written. */
+  delayMs?: number;
+  /** Close the socket without answering. */
+  destroy?: boolean;
+}
+
+export interface MockRoute {
+  method?: string;
+  path: string;
+  responses: MockResponse[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Path and query exactly as received (after the namespace). */
+  rawUrl: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  at: number;
+}
+

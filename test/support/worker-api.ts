@@ -1,0 +1,57 @@
+/** Helpers for worker tests: requests through the real Worker, log capture, raw KV access. */
+import { env, exports } from 'cloudflare:workers';
+import { vi } from 'vitest';
+import { TEST_ADMIN_TOKEN } from './constants';
+
+export const ORIGIN = 'http://127.0.0.1:8787';
+export const ADMIN = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/** Sends a request through the Worker's default export, as a client would. */
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(ORIGIN + path, init));
+}
+
+/** An authenticated admin API call; `json` becomes the body with the JSON content type. */
+export function admin(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  for (const [k, v] of Object.entries(ADMIN)) if (!headers.has(k)) headers.set(k, v);
+  if (json !== undefined) headers.set('Content-Type', 'application/json');
+  return call(path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+}
+
+/** Every line written to the console while the spy is active, joined. */
+export function captureLogs(): { text: () => string; restore: () => void } {
+  const lines: string[] = [];
+  const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      lines.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    }),
+  );
+  return { text: () => lines.join('\n'), restore: () => spies.forEach((s) => s.mockRestore()) };
+}
+
+/** Every raw value in the KV namespace, concatenated: to prove a secret is not stored in clear. */
+export async function dumpKv(): Promise<string> {
+  const { keys } = await env.CONNECTIONS.list();
+  const values = await Promise.all(keys.map(async (k) => `${k.name}=${await env.CONNECTIONS.get(k.name)}`));
+  return values.join('\n');
+}
+
+/** A valid OAuth 2.0 client-credentials connection input. */
+export function oauthInput(overrides: Record<string, unknown> = {}, auth: Record<string, unknown> = {}) {
+  return {
+    name: 'Acme CRM',
+    slug: 'acme-crm',
+    baseUrl: 'https://api.acme.example/v2',
+    auth: {
+      method: 'oauth2_client_credentials',
+      clientId: 'acme-client',
+      clientSecret: 'pa55-Secret!%&+ :/=é',
+      tokenUrl: 'https://auth.acme.example/oauth/token',
+      scope: 'read:orders write:orders',
+      ...auth,
+    },
+    ...overrides,
+  };
+}

@@ -1,0 +1,288 @@
+/**
+ * The connection contract: valibot schemas shared by the Worker and the dashboard.
+ *
+ * Pure module (no runtime bindings), so `web/` may import it. The Worker validates every request
+ * body and every stored record with these; the dashboard validates its form with the same ones.
+ */
+import * as v from 'valibot';
+
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+export const NAME_MAX_LENGTH = 100;
+export const URL_MAX_LENGTH = 2048;
+export const SECRET_MAX_LENGTH = 4096;
+export const DEFAULT_API_KEY_NAME = 'x-key';
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
+export const DEFAULT_RELAY_TIMEOUT_MS = 30_000;
+export const MAX_RELAY_TIMEOUT_MS = 120_000;
+export const RELAY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const FORBIDDEN_TOKEN_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
+
+/** Authentication methods, in the order the dashboard offers them. */
+export const AUTH_METHODS = ['oauth2_client_credentials', 'bearer', 'basic', 'api_key', 'none'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const AUTH_METHOD_LABELS: Record<AuthMethod, string> = {
+  oauth2_client_credentials: 'OAuth 2.0 (Client Credentials)',
+  bearer: 'Bearer token',
+  basic: 'Basic authentication',
+  api_key: 'API key',
+  none: 'None',
+};
+
+/** The write-only field of each method, if it has one. */
+export const SECRET_FIELD = {
+  none: undefined,
+  bearer: 'token',
+  basic: 'password',
+  api_key: 'value',
+  oauth2_client_credentials: 'clientSecret',
+} as const satisfies Record<AuthMethod, string | undefined>;
+
+export type SecretField = NonNullable<(typeof SECRET_FIELD)[AuthMethod]>;
+
+export interface SchemaOptions {
+  /**
+   * `create` requires secrets; `replace` lets them be left out (the stored ones are kept);
+   * `stored` reads back a record whose secrets are sealed strings.
+   */
+  mode: 'create' | 'replace' | 'stored';
+  /** Allows `http:` and IP literals for loopback hosts (the `INSECURE_ALLOW_LOOPBACK` var). */
+  allowLoopback: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+/** True for `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return hostname.startsWith('[') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(hostname) || /^[\d.]+$/.test(hostname);
+}
+
+/**
+ * Why a URL is not acceptable as a Base URL or Token URL, or `undefined` when it is.
+ * Rules: absolute, `https:`, no user info, no fragment; `http:` or an IP literal only for a
+ * loopback host and only with `allowLoopback`.
+ */
+export function urlProblem(value: string, options: { allowLoopback: boolean; allowQuery: boolean }): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'Enter an absolute URL, e.g. https://api.example.com/v1';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'Only https:// URLs are allowed';
+  if (url.username || url.password) return 'The URL may not contain a user name or password';
+  if (value.includes('#')) return 'The URL may not contain a fragment (#…)';
+  if (!options.allowQuery && value.includes('?')) return 'The URL may not contain a query string';
+  const loopback = isLoopbackHost(url.hostname);
+  if (loopback) {
+    if (!options.allowLoopback) return 'Loopback addresses are not allowed here';
+    return undefined;
+  }
+  if (url.protocol !== 'https:') return 'Only https:// URLs are allowed';
+  if (isIpLiteral(url.hostname)) return 'Use a host name, not an IP address';
+  return undefined;
+}
+
+const trimmed = (label: string, max: number) =>
+  v.pipe(
+    v.string(`${label} must be text`),
+    v.trim(),
+    v.nonEmpty(`${label} is required`),
+    v.maxLength(max, `${label} must be at most ${max} characters`),
+  );
+
+const optionalText = (label: string, max: number) =>
+  v.optional(v.pipe(v.string(`${label} must be text`), v.trim(), v.maxLength(max, `${label} must be at most ${max} characters`)));
+
+const urlField = (label: string, options: { allowLoopback: boolean; allowQuery: boolean }) =>
+  v.pipe(
+    trimmed(label, URL_MAX_LENGTH),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const problem = urlProblem(dataset.value, options);
+      if (problem) addIssue({ message: problem });
+    }),
+  );
+
+/** A secret: required on create, optional on replace (left out keeps the stored value). */
+const secretField = (label: string, mode: SchemaOptions['mode']) => {
+  const secret = v.pipe(
+    v.string(`${label} must be text`),
+    v.nonEmpty(`${label} is required`),
+    v.maxLength(SECRET_MAX_LENGTH, `${label} must be at most ${SECRET_MAX_LENGTH} characters`),
+  );
+  if (mode === 'stored') return v.optional(v.pipe(v.string(), v.maxLength(4 * SECRET_MAX_LENGTH)));
+  return mode === 'create' ? secret : v.optional(secret);
+};
+
+const TokenParamsSchema = v.pipe(
+  v.record(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'Parameter names are 1 to 64 letters, digits or _ . ~ -'),
+      v.check(
+        (name) => !(FORBIDDEN_TOKEN_PARAMS as readonly string[]).includes(name) && !name.startsWith('client_assertion'),
+        'This parameter is set by the connector itself and cannot be overridden',
+      ),
+    ),
+    v.pipe(v.string('Parameter values must be text'), v.maxLength(1000, 'Parameter values are at most 1000 characters')),
+  ),
+  v.check((params) => Object.keys(params).length <= 20, 'At most 20 extra token parameters'),
+);
+
+/** The `auth` member: a variant keyed by `method`. */
+export function AuthSchema(options: SchemaOptions) {
+  const { mode } = options;
+  return v.variant(
+    'method',
+    [
+      v.strictObject({ method: v.literal('none') }),
+      v.strictObject({ method: v.literal('bearer'), token: secretField('Token', mode) }),
+      v.strictObject({
+        method: v.literal('basic'),
+        username: v.pipe(v.string('Username must be text'), v.maxLength(256, 'Username must be at most 256 characters'), v.check((s) => !s.includes(':'), 'Username may not contain ":"')),
+        password: secretField('Password', mode),
+      }),
+      v.strictObject({
+        method: v.literal('api_key'),
+        name: v.optional(
+          v.pipe(
+            v.string('Parameter name must be text'),
+            v.trim(),
+            v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'Use letters, digits and - _ . only (a valid header or query name)'),
+          ),
+          DEFAULT_API_KEY_NAME,
+        ),
+        value: secretField('API key', mode),
+        in: v.optional(v.picklist(['header', 'query'], 'Send the key in a header or in the query'), 'header'),
+      }),
+      v.strictObject({
+        method: v.literal('oauth2_client_credentials'),
+        clientId: trimmed('Client ID', 512),
+        clientSecret: secretField('Client Secret', mode),
+        tokenUrl: urlField('Token URL', { allowLoopback: options.allowLoopback, allowQuery: true }),
+        scope: optionalText('Scope', 1000),
+        clientAuth: v.optional(
+          v.picklist(['client_secret_basic', 'client_secret_post'], 'Choose client_secret_basic or client_secret_post'),
+          'client_secret_basic',
+        ),
+        tokenParams: v.optional(TokenParamsSchema),
+        tokenLifetimeSeconds: v.optional(
+          v.pipe(v.number('Must be a number'), v.integer('Must be a whole number'), v.minValue(60, 'At least 60 seconds'), v.maxValue(86_400, 'At most 86400 seconds')),
+        ),
+      }),
+    ],
+    'Choose an authentication method',
+  );
+}
+
+/** Who may call the relay of a connection, and how long it waits. */
+export const RelayPolicySchema = v.strictObject({
+  allowedMethods: v.optional(v.pipe(v.array(v.picklist(RELAY_METHODS, 'Unknown HTTP method')), v.maxLength(RELAY_METHODS.length))),
+  allowedPaths: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/, 'Paths start with / and hold URL path characters only'),
+          v.check((p) => !/(^|\/)\.\.?(\/|$)/.test(p), 'Paths may not contain . or .. segments'),
+          v.maxLength(512),
+        ),
+      ),
+      v.maxLength(50, 'At most 50 path prefixes'),
+    ),
+  ),
+  allowedOrigins: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.check((o) => {
+            try {
+              const u = new URL(o);
+              return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
+            } catch {
+              return false;
+            }
+          }, 'Origins look like https://shop.example (scheme, host and port only)'),
+        ),
+      ),
+      v.maxLength(50, 'At most 50 origins'),
+    ),
+  ),
+  timeoutMs: v.optional(
+    v.pipe(v.number('Must be a number'), v.integer('Must be a whole number'), v.minValue(1000, 'At least 1000 ms'), v.maxValue(MAX_RELAY_TIMEOUT_MS, `At most ${MAX_RELAY_TIMEOUT_MS} ms`)),
+  ),
+});
+
+/** The body of `POST /api/connections` (mode `create`) and `PUT /api/connections/<slug>` (mode `replace`). */
+export function ConnectionInputSchema(options: SchemaOptions) {
+  return v.strictObject({
+    name: trimmed('API Name', NAME_MAX_LENGTH),
+    slug: v.pipe(
+      v.string('Slug must be text'),
+      v.nonEmpty('Slug is required'),
+      v.regex(SLUG_PATTERN, 'Use 1 to 64 lowercase letters, digits and hyphens, not starting or ending with a hyphen'),
+    ),
+    baseUrl: urlField('Base URL', { allowLoopback: options.allowLoopback, allowQuery: false }),
+    auth: AuthSchema(options),
+    relay: v.optional(RelayPolicySchema),
+  });
+}
+
+export type ConnectionInput = v.InferInput<ReturnType<typeof ConnectionInputSchema>>;
+export type ConnectionOutput = v.InferOutput<ReturnType<typeof ConnectionInputSchema>>;
+export type AuthOutput = ConnectionOutput['auth'];
+export type RelayPolicy = v.InferOutput<typeof RelayPolicySchema>;
+
+/** Field path (e.g. `auth.clientId`) to messages, from valibot issues. */
+export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): Record<string, string[]> {
+  const flat = v.flatten(issues as [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]);
+  const errors: Record<string, string[]> = {};
+  if (flat.root) errors[''] = flat.root;
+  for (const [path, messages] of Object.entries(flat.nested ?? {})) {
+    if (messages) errors[path] = messages as string[];
+  }
+  return errors;
+}
+
+/** Suggests a slug from an API name: lowercase ASCII, hyphens, at most 64 characters. */
+export function slugify(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
+    .replace(/-+$/g, '');
+}
+
+// ---- Views: what the API answers. Secret values never appear; `<field>Set` tells whether one is stored.
+
+type WithoutSecrets<T> = T extends { method: infer M }
+  ? M extends AuthMethod
+    ? SECRET_FIELD_OF<M> extends string
+      ? Omit<T, SECRET_FIELD_OF<M>> & { [K in `${SECRET_FIELD_OF<M>}Set`]: boolean }
+      : T
+    : never
+  : never;
+type SECRET_FIELD_OF<M extends AuthMethod> = (typeof SECRET_FIELD)[M];
+
+export type AuthView = WithoutSecrets<AuthOutput>;
+
+export interface ConnectionView {
+  name: string;
+  slug: string;
+  baseUrl: string;
+  auth: AuthView;
+  relay?: RelayPolicy;
+  relayUrl: string;
+  createdAt: string;
+  updatedAt: string;
+}

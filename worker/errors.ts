@@ -1,0 +1,117 @@
+/**
+ * The error catalogue: every problem this service itself answers with, and the one builder that
+ * turns an error into an `application/problem+json` response (RFC 9457).
+ *
+ * Unknown errors become a generic 500; their message and stack go to the log only.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+
+/** Problem codes, kebab-case nouns; each is the last segment of the problem `type`. */
+export const PROBLEMS = {
+  'bad-request': { status: 400, title: 'Bad request' },
+  'invalid-json': { status: 400, title: 'Request body is not valid JSON' },
+  'validation-failed': { status: 400, title: 'Request body failed validation' },
+  'slug-immutable': { status: 400, title: 'The slug of a connection cannot be changed' },
+  'unsafe-path': { status: 400, title: 'Unsafe relay path' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  'forbidden-origin': { status: 403, title: 'Cross-origin request refused' },
+  'path-not-allowed': { status: 403, title: 'Path not allowed for this connection' },
+  'origin-not-allowed': { status: 403, title: 'Origin not allowed for this connection' },
+  'not-found': { status: 404, title: 'Not found' },
+  'connection-not-found': { status: 404, title: 'Connection not found' },
+  'key-not-found': { status: 404, title: 'Relay key not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'slug-taken': { status: 409, title: 'Slug already in use' },
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'internal-error': { status: 500, title: 'Internal error' },
+  'token-endpoint-error': { status: 502, title: 'Token endpoint error' },
+  'upstream-unreachable': { status: 502, title: 'Upstream unreachable' },
+  'token-endpoint-timeout': { status: 504, title: 'Token endpoint timed out' },
+  'upstream-timeout': { status: 504, title: 'Upstream timed out' },
+  'misconfigured': { status: 500, title: 'Service misconfigured' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** Base of every problem `type` URI. */
+export const PROBLEM_TYPE_BASE = 'https://edge-api-connector.dev/problems/';
+
+export interface AppErrorOptions {
+  /** Human-readable explanation for this occurrence; goes on the wire. */
+  detail?: string;
+  /** Extra problem members (e.g. `errors`), serialized as they are. */
+  extensions?: Record<string, unknown>;
+  /** Context for the log only; never serialized. */
+  internal?: unknown;
+  /** Response headers to add (e.g. `Allow`, `WWW-Authenticate`). */
+  headers?: Record<string, string>;
+}
+
+/** The one error type of this service: a problem code plus what the answer should say. */
+export class AppError extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly extensions: Record<string, unknown> | undefined;
+  readonly internal: unknown;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ProblemCode, options: AppErrorOptions = {}) {
+    super(options.detail ?? PROBLEMS[code].title);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = PROBLEMS[code].status;
+    this.detail = options.detail;
+    this.extensions = options.extensions;
+    this.internal = options.internal;
+    this.headers = options.headers;
+  }
+}
+
+/** Builds the `application/problem+json` response for a code. */
+export function problemResponse(code: ProblemCode, options: AppErrorOptions = {}): Response {
+  const { status, title } = PROBLEMS[code];
+  const body: Record<string, unknown> = {
+    type: PROBLEM_TYPE_BASE + code,
+    title,
+    status,
+    detail: options.detail ?? title,
+    ...options.extensions,
+  };
+  const headers = new Headers(options.headers);
+  headers.set('Content-Type', 'application/problem+json');
+  headers.set('Cache-Control', 'no-store');
+  headers.set('X-Content-Type-Options', 'nosniff');
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/** Turns any thrown value into a problem response; the single exit for errors (`app.onError`). */
+export function toProblem(err: unknown, c?: Context): Response {
+  if (err instanceof AppError) {
+    if (err.internal !== undefined || err.status >= 500) {
+      console.warn(`[${err.code}]`, describeInternal(err.internal));
+    }
+    return problemResponse(err.code, err);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's own exceptions (e.g. from helpers); map the status onto our catalogue.
+    const code = codeForStatus(err.status);
+    return problemResponse(code, {});
+  }
+  const where = c ? `${c.req.method} ${new URL(c.req.url).pathname}` : '';
+  console.error('[internal-error]', where, err instanceof Error ? err.stack ?? err.message : String(err));
+  return problemResponse('internal-error', { detail: 'An unexpected error occurred.' });
+}
+
+function codeForStatus(status: number): ProblemCode {
+  const found = (Object.keys(PROBLEMS) as ProblemCode[]).find((code) => PROBLEMS[code].status === status);
+  return found ?? 'internal-error';
+}
+
+function describeInternal(internal: unknown): string {
+  if (internal === undefined) return '';
+  if (internal instanceof Error) return `${internal.name}: ${internal.message}`;
+  return typeof internal === 'string' ? internal : JSON.stringify(internal);
+}

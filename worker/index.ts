@@ -1,0 +1,58 @@
+/**
+ * The Worker: the admin API under `/api`, the relay under `/relay/<slug>/…`, and the dashboard's
+ * static assets for everything else (served by the platform before the Worker runs).
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from './app-env';
+import { requireAdmin } from './auth/admin';
+import { ConnectionStore } from './connections/store';
+import { Sealer } from './connections/seal';
+import { AppError, problemResponse, toProblem } from './errors';
+import { API_BODY_LIMIT_BYTES } from './http';
+import { connectionRoutes } from './routes/connections';
+import { sessionRoutes } from './routes/session';
+
+/** Methods each route pattern answers; anything else there is 405 with `Allow`. */
+const ALLOWED: [RegExp, string][] = [
+  [/^\/api\/health$/, 'GET, HEAD'],
+  [/^\/api\/session$/, 'GET, HEAD, POST, DELETE'],
+  [/^\/api\/connections$/, 'GET, HEAD, POST'],
+  [/^\/api\/connections\/[^/]+$/, 'GET, HEAD, PUT, DELETE'],
+];
+
+const api = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  })
+  .use(
+    bodyLimit({
+      maxSize: API_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError('payload-too-large', { detail: `Request bodies are limited to ${API_BODY_LIMIT_BYTES / 1024} KiB.` });
+      },
+    }),
+  )
+  .get('/health', (c) => c.json({ status: 'ok' }))
+  .route('/session', sessionRoutes)
+  .use(requireAdmin())
+  .use(async (c, next) => {
+    c.set('store', new ConnectionStore(c.env.CONNECTIONS, Sealer.fromSecretsKey(c.env.SECRETS_KEY)));
+    await next();
+  })
+  .route('/connections', connectionRoutes);
+
+export const app = new Hono<AppEnv>()
+  .route('/api', api)
+  .notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = ALLOWED.find(([pattern]) => pattern.test(path))?.[1];
+    if (allowed) {
+      return problemResponse('method-not-allowed', { detail: `${c.req.method} is not supported here.`, headers: { Allow: allowed } });
+    }
+    return problemResponse('not-found', { detail: `Nothing at ${c.req.method} ${path}.` });
+  })
+  .onError((err, c) => toProblem(err, c));
+
+export default app satisfies ExportedHandler<Env>;
