@@ -27,6 +27,9 @@ export default defineConfig({
         },
       },
       {
+        test: { name: 'scripts', environment: 'node', include: ['test/scripts/**/*.test.ts'] },
+      },
+      {
         plugins: [solid()],
         resolve: { conditions: ['development', 'browser'] },
         test: {

@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { MockResponse, MockRoute, RecordedRequest } from './mock-types';
+import type { MockResponse, MockRoute, RecordedRequest } from './mock-types.ts';
 
 export type { MockResponse, MockRoute, RecordedRequest };
 

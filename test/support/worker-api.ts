@@ -39,7 +39,7 @@ export async function dumpKv(): Promise<string> {
 }
 
 /** A valid OAuth 2.0 client-credentials connection input. */
-export function oauthInput(overrides: Record<string, unknown> = {}, auth: Record<string, unknown> = {}) {
+export function oauthInput(overrides: Record<string, any> = {}, auth: Record<string, unknown> = {}): Record<string, any> {
   return {
     name: 'Acme CRM',
     slug: 'acme-crm',
