@@ -16,6 +16,7 @@ export default defineConfig({
                 SECRETS_KEY: TEST_SECRETS_KEY,
                 INSECURE_ALLOW_LOOPBACK: 'true',
                 MOCK_ORIGIN: inject<string>('mockOrigin'),
+                OIDC: inject('oidc'),
               },
             },
           })),

@@ -13,6 +13,7 @@ export const PROBLEMS = {
   'invalid-json': { status: 400, title: 'Request body is not valid JSON' },
   'validation-failed': { status: 400, title: 'Request body failed validation' },
   'slug-immutable': { status: 400, title: 'The slug of a connection cannot be changed' },
+  'not-oauth-connection': { status: 400, title: 'The connection does not use OAuth 2.0 client credentials' },
   'unsafe-path': { status: 400, title: 'Unsafe relay path' },
   unauthorized: { status: 401, title: 'Authentication required' },
   'forbidden-origin': { status: 403, title: 'Cross-origin request refused' },

@@ -11,7 +11,10 @@ import { Sealer } from './connections/seal';
 import { AppError, problemResponse, toProblem } from './errors';
 import { API_BODY_LIMIT_BYTES } from './http';
 import { connectionRoutes } from './routes/connections';
+import { keyRoutes } from './routes/keys';
+import { relayRoutes } from './routes/relay';
 import { sessionRoutes } from './routes/session';
+import { tokenRoutes } from './routes/token';
 
 /** Methods each route pattern answers; anything else there is 405 with `Allow`. */
 const ALLOWED: [RegExp, string][] = [
@@ -19,6 +22,10 @@ const ALLOWED: [RegExp, string][] = [
   [/^\/api\/session$/, 'GET, HEAD, POST, DELETE'],
   [/^\/api\/connections$/, 'GET, HEAD, POST'],
   [/^\/api\/connections\/[^/]+$/, 'GET, HEAD, PUT, DELETE'],
+  [/^\/api\/connections\/[^/]+\/test$/, 'POST'],
+  [/^\/api\/connections\/[^/]+\/token$/, 'GET, HEAD, DELETE'],
+  [/^\/api\/connections\/[^/]+\/keys$/, 'GET, HEAD, POST'],
+  [/^\/api\/connections\/[^/]+\/keys\/[^/]+$/, 'DELETE'],
 ];
 
 const api = new Hono<AppEnv>()
@@ -41,10 +48,14 @@ const api = new Hono<AppEnv>()
     c.set('store', new ConnectionStore(c.env.CONNECTIONS, Sealer.fromSecretsKey(c.env.SECRETS_KEY)));
     await next();
   })
-  .route('/connections', connectionRoutes);
+  .route('/connections', connectionRoutes)
+  .route('/connections', tokenRoutes)
+  .route('/connections/:slug/keys', keyRoutes);
 
 export const app = new Hono<AppEnv>()
   .route('/api', api)
+  // Outside `/api`: relay callers use relay keys, not admin auth, and bodies are not capped.
+  .route('/relay', relayRoutes)
   .notFound((c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = ALLOWED.find(([pattern]) => pattern.test(path))?.[1];

@@ -1,0 +1,103 @@
+/** Helpers for the token engine's worker tests: the real authorization server, connections, KV spies. */
+import { env } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import { Sealer } from '../../worker/connections/seal';
+import { ConnectionStore, type StoredConnection } from '../../worker/connections/store';
+import { admin, oauthInput } from './worker-api';
+
+/** The oidc-provider fixture started by the global setup (mirrors `OidcFixture` in oidc-server.ts). */
+export interface OidcClientFixture {
+  clientId: string;
+  clientSecret: string;
+  clientAuth: 'client_secret_basic' | 'client_secret_post';
+  scope: string;
+}
+export interface OidcFixture {
+  issuer: string;
+  tokenUrl: string;
+  resource: string;
+  resourceScope: string;
+  tokenTtlSeconds: number;
+  resourceTokenTtlSeconds: number;
+  clients: Record<'basic' | 'post' | 'specialBasic' | 'specialPost' | 'noClientCredentials', OidcClientFixture>;
+}
+
+export const oidc = (env as unknown as { OIDC: OidcFixture }).OIDC;
+
+let counter = 0;
+/** A slug no other test uses (KV and the isolate's token cache live for the whole file). */
+export function uniqueSlug(prefix = 't'): string {
+  counter += 1;
+  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** A store over the test KV. */
+export function testStore(kv: KVNamespace = env.CONNECTIONS): ConnectionStore {
+  return new ConnectionStore(kv, Sealer.fromSecretsKey(env.SECRETS_KEY));
+}
+
+/** Creates an OAuth connection through the API and returns its stored record. */
+export async function createOAuthConnection(auth: Record<string, unknown>, slug = uniqueSlug()): Promise<StoredConnection> {
+  const res = await admin('/api/connections', { method: 'POST', json: oauthInput({ slug }, auth) });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await testStore().get(slug))!;
+}
+
+/** Replaces a connection through the API (`PUT`) and returns its stored record. */
+export async function replaceOAuthConnection(slug: string, auth: Record<string, unknown>): Promise<StoredConnection> {
+  const res = await admin(`/api/connections/${slug}`, { method: 'PUT', json: oauthInput({ slug }, auth) });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await testStore().get(slug))!;
+}
+
+/** Auth settings of a connection to one of the authorization server's clients. */
+export function oidcAuth(client: OidcClientFixture, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    clientAuth: client.clientAuth,
+    tokenUrl: oidc.tokenUrl,
+    scope: undefined,
+    ...extra,
+  };
+}
+
+/** A KV namespace that counts the operations made through it. */
+export function countingKv(kv: KVNamespace = env.CONNECTIONS): { kv: KVNamespace; counts: Record<string, number>; total: () => number } {
+  const counts: Record<string, number> = {};
+  const proxy = new Proxy(kv, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        counts[String(prop)] = (counts[String(prop)] ?? 0) + 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { kv: proxy, counts, total: () => Object.values(counts).reduce((a, b) => a + b, 0) };
+}
+
+/** The claims of a JWT (no signature check: the test only reads what the server put there). */
+export function jwtClaims(token: string): Record<string, unknown> {
+  const payload = token.split('.')[1] ?? '';
+  const binary = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0))));
+}
+
+/** The id and secret of an `Authorization: Basic` header, decoded per RFC 6749 §2.3.1. */
+export function basicCredentials(header: string | string[] | undefined): { id: string; secret: string; raw: string } {
+  const value = String(header);
+  expect(value).toMatch(/^Basic [A-Za-z0-9+/]+=*$/);
+  const raw = atob(value.slice('Basic '.length));
+  const colon = raw.indexOf(':');
+  const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, '%20'));
+  return { id: decode(raw.slice(0, colon)), secret: decode(raw.slice(colon + 1)), raw };
+}
+
+/** Asserts that none of `secrets` appears in `text`. */
+export function expectNoSecrets(text: string, secrets: string[], where: string): void {
+  for (const secret of secrets) {
+    expect(text.includes(secret), `${where} contains a secret`).toBe(false);
+  }
+}

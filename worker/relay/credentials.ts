@@ -1,0 +1,108 @@
+/**
+ * The connection's credential as the forward step applies it: a header, a query parameter, an
+ * OAuth access token from the token provider, or nothing.
+ *
+ * Static secrets are opened (AES-GCM) once per isolate and kept in memory, keyed by slug and
+ * the record's `secretVersion`, so the hot path does no decryption; a changed secret gets a new
+ * version and so a new entry.
+ */
+import type { StoredConnection } from '../connections/store';
+import { AppError } from '../errors';
+import type { TokenProvider } from '../oauth/token-provider';
+
+/** A source of access tokens for one connection, with the ability to drop a refused one. */
+export interface TokenSource {
+  get(): Promise<{ accessToken: string; fromCache: boolean }>;
+  invalidate(accessToken: string): Promise<void>;
+}
+
+/** What the forward step sets on the upstream request, last. */
+export type Credential =
+  | { type: 'none' }
+  | { type: 'header'; name: string; value: string }
+  | { type: 'query'; name: string; value: string }
+  | { type: 'token'; tokens: TokenSource };
+
+/** Opened static secrets by `<slug>\n<secretVersion>`. */
+const openedSecrets = new Map<string, Promise<string | undefined>>();
+/** Bound on `openedSecrets`; past it the map starts over (records are few, this only caps memory). */
+const OPENED_SECRETS_MAX = 1000;
+
+/** What `credentialFor` needs from outside. */
+export interface CredentialDeps {
+  /** Opens the record's sealed secret (the store's `openSecret`). */
+  openSecret(record: StoredConnection): Promise<string | undefined>;
+  /** The token provider, created only for OAuth connections. */
+  tokenProvider(): TokenProvider;
+}
+
+async function cachedSecret(record: StoredConnection, deps: CredentialDeps): Promise<string> {
+  const key = `${record.slug}\n${record.secretVersion}`;
+  let opened = openedSecrets.get(key);
+  if (!opened) {
+    if (openedSecrets.size >= OPENED_SECRETS_MAX) openedSecrets.clear();
+    opened = deps.openSecret(record);
+    openedSecrets.set(key, opened);
+  }
+  let secret: string | undefined;
+  try {
+    secret = await opened;
+  } catch (err) {
+    openedSecrets.delete(key);
+    throw new AppError('internal-error', { detail: 'An unexpected error occurred.', internal: `could not open the secret of ${record.slug}: ${err instanceof Error ? err.name : 'error'}` });
+  }
+  if (secret === undefined) {
+    openedSecrets.delete(key);
+    throw new AppError('misconfigured', { detail: 'This connection has no stored secret for its authentication method.' });
+  }
+  return secret;
+}
+
+/** Base64 of the UTF-8 bytes of `text`. */
+function base64Utf8(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** The credential of a connection, ready to apply. */
+export async function credentialFor(record: StoredConnection, deps: CredentialDeps): Promise<Credential> {
+  const auth = record.auth;
+  switch (auth.method) {
+    case 'none':
+      return { type: 'none' };
+    case 'bearer':
+      return { type: 'header', name: 'Authorization', value: `Bearer ${await cachedSecret(record, deps)}` };
+    case 'basic':
+      // RFC 7617 §2.1: charset UTF-8.
+      return { type: 'header', name: 'Authorization', value: `Basic ${base64Utf8(`${auth.username}:${await cachedSecret(record, deps)}`)}` };
+    case 'api_key': {
+      const value = await cachedSecret(record, deps);
+      return auth.in === 'query' ? { type: 'query', name: auth.name, value } : { type: 'header', name: auth.name, value };
+    }
+    case 'oauth2_client_credentials': {
+      const provider = deps.tokenProvider();
+      return {
+        type: 'token',
+        tokens: {
+          get: () => provider.getAccessToken(record),
+          invalidate: (accessToken) => provider.invalidate(record, accessToken),
+        },
+      };
+    }
+  }
+}
+
+/**
+ * `url` with the query parameter `name` set to `value`: the caller's parameters keep their exact
+ * encoding, any of the same name are removed, and the new pair is form-encoded and appended.
+ */
+export function withQueryParameter(url: string, name: string, value: string): string {
+  const question = url.indexOf('?');
+  const base = question === -1 ? url : url.slice(0, question);
+  const query = question === -1 ? '' : url.slice(question + 1);
+  const pairs = query === '' ? [] : query.split('&');
+  const kept = pairs.filter((pair) => pair === '' || new URLSearchParams(pair).keys().next().value !== name);
+  kept.push(new URLSearchParams([[name, value]]).toString());
+  return `${base}?${kept.join('&')}`;
+}

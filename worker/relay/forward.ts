@@ -1,0 +1,182 @@
+/**
+ * The forward step of the relay: one caller request sent to one upstream URL with the
+ * connection's credential, and the upstream answer turned into the caller's answer.
+ *
+ * A function of (request, upstream URL, credential, options) with `fetch` and the deadline
+ * injected. Bodies stream both ways; redirects are never followed; an OAuth token that came from
+ * the cache and is refused with 401 is replaced and the request retried once, when its body can
+ * be replayed (buffered up to `RELAY_MAX_REPLAY_BYTES`).
+ */
+import { AppError } from '../errors';
+import type { Credential, TokenSource } from './credentials';
+import { withQueryParameter } from './credentials';
+import { callerResponseHeaders, upstreamRequestHeaders } from './headers';
+
+/** Largest request body kept in memory so that it can be sent a second time after a 401. */
+export const RELAY_MAX_REPLAY_BYTES = 1024 * 1024;
+
+/** A running timeout: `signal` aborts when it expires; `clear` stops it. */
+export interface Deadline {
+  signal: AbortSignal;
+  clear(): void;
+}
+
+/** How the forward step reaches the network and how long it waits. */
+export interface ForwardOptions {
+  fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /** Time allowed until the upstream's response headers arrive (the body then streams). */
+  timeoutMs: number;
+  /** Starts a deadline (default: a timer); tests may inject one. */
+  deadline?: (timeoutMs: number) => Deadline;
+  /** Bodies up to this size are buffered for a retry (default `RELAY_MAX_REPLAY_BYTES`). */
+  maxReplayBytes?: number;
+}
+
+/** A timer-based deadline. Cleared once the headers arrive, so a long download is not cut off. */
+export function timerDeadline(timeoutMs: number): Deadline {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('The upstream did not answer in time.', 'TimeoutError')), timeoutMs);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+interface PreparedBody {
+  body: ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array | null;
+  replayable: boolean;
+}
+
+/** Reads up to `limit` bytes of a body of unknown length; past that, the rest streams on. */
+async function bufferPrefix(stream: ReadableStream<Uint8Array>, limit: number): Promise<PreparedBody> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const { done, value } = await reader.read();
+    if (done) {
+      const all = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        all.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      return { body: all, replayable: true };
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { body: rest, replayable: false };
+}
+
+/** The request body as sent upstream: streamed, or buffered when a retry may need it again. */
+async function prepareBody(request: Request, replayLimit: number): Promise<PreparedBody> {
+  if (request.body === null) return { body: null, replayable: true };
+  if (replayLimit <= 0) return { body: request.body, replayable: false };
+  const declared = request.headers.get('Content-Length');
+  if (declared !== null && /^\d+$/.test(declared)) {
+    return Number(declared) <= replayLimit ? { body: await request.arrayBuffer(), replayable: true } : { body: request.body, replayable: false };
+  }
+  return bufferPrefix(request.body, replayLimit);
+}
+
+async function getToken(tokens: TokenSource): Promise<{ accessToken: string; fromCache: boolean }> {
+  try {
+    return await tokens.get();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('token-endpoint-error', { detail: 'No access token could be obtained for this connection.', internal: err instanceof Error ? err.name : 'error' });
+  }
+}
+
+function setHeader(headers: Headers, name: string, value: string): void {
+  try {
+    headers.set(name, value);
+  } catch {
+    // The value is not a valid header value (e.g. holds a line break); never echo it.
+    throw new AppError('misconfigured', { detail: 'The credential of this connection cannot be sent in an HTTP header.' });
+  }
+}
+
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+/** The caller's answer: the upstream status, filtered headers and the body stream as it is. */
+function toCallerResponse(upstream: Response): Response {
+  return new Response(NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: callerResponseHeaders(upstream.headers),
+  });
+}
+
+/** Sends `request` to `upstream` with `credential`, retrying once on a 401 to a cached OAuth token. */
+export async function forward(request: Request, upstream: URL, credential: Credential, options: ForwardOptions): Promise<Response> {
+  const baseHeaders = upstreamRequestHeaders(request.headers);
+  const token = credential.type === 'token' ? await getToken(credential.tokens) : undefined;
+  const body = await prepareBody(request, credential.type === 'token' ? (options.maxReplayBytes ?? RELAY_MAX_REPLAY_BYTES) : 0);
+  const startDeadline = options.deadline ?? timerDeadline;
+
+  const attempt = async (accessToken: string | undefined, headers: Headers): Promise<Response> => {
+    let url = upstream.href;
+    if (credential.type === 'header') setHeader(headers, credential.name, credential.value);
+    else if (credential.type === 'query') url = withQueryParameter(url, credential.name, credential.value);
+    else if (accessToken !== undefined) setHeader(headers, 'Authorization', `Bearer ${accessToken}`);
+    const deadline = startDeadline(options.timeoutMs);
+    try {
+      return await options.fetch(url, {
+        method: request.method,
+        headers,
+        body: body.body,
+        redirect: 'manual',
+        // Accepted at this project's compatibility date (checked in the pinned workerd; older dates need the
+        // `cache_option_enabled` flag). Per the Fetch standard it also adds `Cache-Control`/`Pragma: no-cache`
+        // to the upstream request unless the caller sent those headers.
+        cache: 'no-store',
+        signal: deadline.signal,
+      });
+    } catch (err) {
+      // Query strings are cut from the message: they may carry an API key.
+      const reason = err instanceof Error ? `${err.name}: ${err.message.replace(/\?\S*/g, '?…')}` : 'error';
+      if (deadline.signal.aborted) {
+        throw new AppError('upstream-timeout', {
+          detail: `The upstream API did not answer within ${options.timeoutMs} ms.`,
+          internal: `${upstream.origin} timed out after ${options.timeoutMs} ms`,
+        });
+      }
+      // Only the origin goes to the log: the full URL may carry an API key in its query.
+      throw new AppError('upstream-unreachable', { detail: 'The upstream API could not be reached.', internal: `${upstream.origin}: ${reason}` });
+    } finally {
+      deadline.clear();
+    }
+  };
+
+  const tokenSource = credential.type === 'token' ? credential.tokens : undefined;
+  let response = await attempt(token?.accessToken, tokenSource ? new Headers(baseHeaders) : baseHeaders);
+  if (response.status === 401 && tokenSource && token?.fromCache && body.replayable) {
+    const refused = token.accessToken;
+    let fresh: { accessToken: string; fromCache: boolean };
+    try {
+      await tokenSource.invalidate(refused);
+      fresh = await getToken(tokenSource);
+    } catch (err) {
+      await response.body?.cancel().catch(() => undefined);
+      throw err;
+    }
+    // Only a different token can change the answer; never more than this one retry.
+    if (fresh.accessToken !== refused) {
+      await response.body?.cancel().catch(() => undefined);
+      response = await attempt(fresh.accessToken, new Headers(baseHeaders));
+    }
+  }
+  return toCallerResponse(response);
+}
