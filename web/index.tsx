@@ -1,3 +1,6 @@
+/** Entry: mounts the dashboard on `#root`. */
 import { render } from 'solid-js/web';
+import { App } from './app';
+import './styles.css';
 
-render(() => <p>Edge API Connector</p>, document.getElementById('root')!);
+render(() => <App />, document.getElementById('root')!);

@@ -89,11 +89,12 @@ try {
   const files = readdirSync('test/e2e')
     .filter((f) => f.endsWith('.test.ts') && (chromium || !f.endsWith('.browser.test.ts')))
     .map((f) => join('test/e2e', f));
-  const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+  // Asynchronous on purpose: the mock upstream runs in this process and must keep answering.
+  const run = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
     stdio: 'inherit',
     env: { ...process.env, E2E_BASE_URL: baseUrl, E2E_ADMIN_TOKEN: adminToken, E2E_MOCK_ORIGIN: mock.origin, CHROMIUM_PATH: chromium ?? '' },
   });
-  status = run.status ?? 1;
+  status = await new Promise((resolve) => run.on('exit', (code) => resolve(code ?? 1)));
   if (status !== 0 && process.env.E2E_SERVER_LOG !== 'false') console.error(`--- server log ---\n${output.slice(-4000)}`);
 } finally {
   stopGroup(server);

@@ -1,0 +1,103 @@
+/**
+ * A fake of the dashboard's HTTP API at the `fetch` boundary: answers like the real Worker from a
+ * route table, records every request, and records any request it was not told about (the setup
+ * file fails the test on those).
+ */
+import { vi } from 'vitest';
+import type { ConnectionView } from '../../worker/connections/schema';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export type Reply = Response | (() => Response | Promise<Response>);
+export type Routes = Record<string, Reply | ((request: RecordedRequest) => Response | Promise<Response>)>;
+
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+export function noContent(): Response {
+  return new Response(null, { status: 204 });
+}
+
+/** An RFC 9457 problem as the Worker answers it. */
+export function problem(status: number, title: string, detail: string, errors?: Record<string, string[]>): Response {
+  return new Response(JSON.stringify({ type: `https://edge-api-connector.dev/problems/x`, title, status, detail, ...(errors ? { errors } : {}) }), {
+    status,
+    headers: { 'Content-Type': 'application/problem+json' },
+  });
+}
+
+export const SESSION = { authenticated: true, insecureAllowLoopback: false };
+
+export const OAUTH_VIEW: ConnectionView = {
+  name: 'Acme CRM',
+  slug: 'acme-crm',
+  baseUrl: 'https://api.acme.example/v2',
+  auth: {
+    method: 'oauth2_client_credentials',
+    clientId: 'abc',
+    clientSecretSet: true,
+    tokenUrl: 'https://auth.acme.example/oauth/token',
+    scope: 'read:orders',
+    clientAuth: 'client_secret_basic',
+  },
+  relayUrl: 'http://localhost:3000/relay/acme-crm',
+  createdAt: '2026-11-01T10:00:00.000Z',
+  updatedAt: '2026-11-02T10:00:00.000Z',
+};
+
+export interface FakeApi {
+  requests: RecordedRequest[];
+  unexpected: string[];
+  /** Requests made to `METHOD /path`. */
+  calls(route: string): RecordedRequest[];
+  /** Adds or replaces routes. */
+  on(routes: Routes): void;
+}
+
+let current: FakeApi | undefined;
+
+/** The fake installed by the running test, for the setup file's checks. */
+export function currentFakeApi(): FakeApi | undefined {
+  return current;
+}
+
+export function resetFakeApi(): void {
+  current = undefined;
+}
+
+/**
+ * Installs the fake. Routes are `"METHOD /path"`; a reply is a Response (used once, then cloned
+ * for repeats) or a function of the request. `GET /api/session` answers signed in unless overridden.
+ */
+export function fakeApi(routes: Routes = {}): FakeApi {
+  const table: Routes = { 'GET /api/session': () => json(200, SESSION), ...routes };
+  const api: FakeApi = {
+    requests: [],
+    unexpected: [],
+    calls: (route) => api.requests.filter((r) => `${r.method} ${r.path}` === route),
+    on: (more) => Object.assign(table, more),
+  };
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, 'http://localhost:3000');
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const headers = Object.fromEntries(new Headers(init?.headers).entries());
+    const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+    const request: RecordedRequest = { method, path: url.pathname + url.search, body, headers };
+    api.requests.push(request);
+    const reply = table[`${method} ${request.path}`];
+    if (!reply) {
+      api.unexpected.push(`${method} ${request.path}`);
+      throw new TypeError(`Unexpected request: ${method} ${request.path}`);
+    }
+    if (reply instanceof Response) return reply.clone();
+    return reply(request);
+  });
+  current = api;
+  return api;
+}

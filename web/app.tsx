@@ -1,0 +1,136 @@
+/**
+ * The dashboard: routes, and the layout that gates them behind the admin session.
+ *
+ * Boot asks `GET /api/session`; signed out (or any later 401) shows the sign-in page in place, so
+ * the address stays and the page comes back after signing in.
+ */
+import { A, query, Route, Router, type RouteSectionProps, useLocation } from '@solidjs/router';
+import { createEffect, createSignal, Match, on, onCleanup, Switch } from 'solid-js';
+import * as api from './api/client';
+import { focusNextHeading } from './components/page-title';
+import { ProblemAlert } from './components/problem-alert';
+import { ConnectionPage } from './pages/connection-page';
+import { ConnectionsPage } from './pages/connections-page';
+import { NewConnectionPage } from './pages/new-connection-page';
+import { NotFoundPage } from './pages/not-found-page';
+import { SignInPage } from './pages/sign-in-page';
+import { SessionContext } from './session';
+
+type SessionState =
+  | { status: 'checking' }
+  | { status: 'signed-out' }
+  | { status: 'signed-in'; session: api.Session }
+  | { status: 'error'; error: unknown };
+
+function Layout(props: RouteSectionProps) {
+  const [state, setState] = createSignal<SessionState>({ status: 'checking' });
+  const location = useLocation();
+
+  const check = async () => {
+    setState({ status: 'checking' });
+    try {
+      const session = await api.getSession();
+      setState(session ? { status: 'signed-in', session } : { status: 'signed-out' });
+    } catch (error) {
+      setState({ status: 'error', error });
+    }
+  };
+  void check();
+
+  const session = () => {
+    const s = state();
+    return s.status === 'signed-in' ? s.session : undefined;
+  };
+  const bootError = () => {
+    const s = state();
+    return s.status === 'error' ? s : undefined;
+  };
+
+  const signedOut = () => {
+    query.clear();
+    setState({ status: 'signed-out' });
+  };
+  api.onUnauthorized(signedOut);
+  onCleanup(() => api.onUnauthorized(undefined));
+
+  const signOut = async () => {
+    try {
+      await api.signOut();
+    } finally {
+      signedOut();
+    }
+  };
+
+  // Moves focus to the new page's heading after in-app navigation (not on first load).
+  createEffect(
+    on(
+      () => location.pathname,
+      () => focusNextHeading(),
+      { defer: true },
+    ),
+  );
+
+  return (
+    <Switch>
+      <Match when={state().status === 'checking'}>
+        <main class="boot" id="main" aria-busy="true">
+          <span class="spinner" aria-hidden="true" /> Loading…
+        </main>
+      </Match>
+      <Match when={bootError()}>
+        {(failed) => (
+          <main class="page" id="main">
+            <h1>Edge API Connector</h1>
+            <ProblemAlert error={failed().error} onRetry={check} />
+          </main>
+        )}
+      </Match>
+      <Match when={state().status === 'signed-out'}>
+        <SignInPage
+          onSignedIn={(session) => {
+            focusNextHeading();
+            setState({ status: 'signed-in', session });
+          }}
+        />
+      </Match>
+      <Match when={session()}>
+        {(current) => (
+          <SessionContext.Provider value={{ allowLoopback: () => current().insecureAllowLoopback, signOut }}>
+            <a class="skip-link" href="#main">
+              Skip to content
+            </a>
+            <header class="topbar">
+              <A href="/" class="brand" end>
+                <span class="brand-mark" aria-hidden="true" />
+                Edge API Connector
+              </A>
+              <nav aria-label="Main">
+                <A href="/" end>
+                  Connections
+                </A>
+              </nav>
+              <button type="button" class="button button-quiet" onClick={() => void signOut()}>
+                Sign out
+              </button>
+            </header>
+            <main class="page" id="main">
+              {props.children}
+            </main>
+          </SessionContext.Provider>
+        )}
+      </Match>
+    </Switch>
+  );
+}
+
+/** The whole dashboard, routed on the browser's address. */
+export function App() {
+  return (
+    <Router root={Layout}>
+      <Route path="/" component={ConnectionsPage} />
+      <Route path="/new" component={NewConnectionPage} />
+      <Route path="/connections/:slug" component={ConnectionPage} />
+      <Route path="*" component={NotFoundPage} />
+    </Router>
+  );
+}

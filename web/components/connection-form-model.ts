@@ -1,0 +1,210 @@
+/**
+ * The connection form's model: its state, the state of a stored connection, the API input built
+ * from a state, and where a field error (by path, e.g. `auth.clientSecret`) is shown.
+ */
+import {
+  type AuthMethod,
+  type ConnectionView,
+  DEFAULT_API_KEY_NAME,
+  SECRET_FIELD,
+} from '../../worker/connections/schema';
+
+export type ClientAuth = 'client_secret_basic' | 'client_secret_post';
+
+export interface TokenParamRow {
+  name: string;
+  value: string;
+}
+
+/** Everything the form holds; every method's fields, so switching back and forth keeps them. */
+export interface FormState {
+  name: string;
+  slug: string;
+  baseUrl: string;
+  method: AuthMethod;
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+  scope: string;
+  clientAuth: ClientAuth;
+  tokenParams: TokenParamRow[];
+  tokenLifetimeSeconds: string;
+  bearerToken: string;
+  username: string;
+  password: string;
+  apiKeyName: string;
+  apiKeyValue: string;
+  apiKeyIn: 'header' | 'query';
+  allowedMethods: string[];
+  allowedPaths: string;
+  allowedOrigins: string;
+  timeoutMs: string;
+}
+
+/** Error paths of the fields each method shows, in form order. */
+export const METHOD_FIELDS: Record<AuthMethod, string[]> = {
+  oauth2_client_credentials: [
+    'auth.clientId',
+    'auth.clientSecret',
+    'auth.tokenUrl',
+    'auth.scope',
+    'auth.clientAuth',
+    'auth.tokenParams',
+    'auth.tokenLifetimeSeconds',
+  ],
+  bearer: ['auth.token'],
+  basic: ['auth.username', 'auth.password'],
+  api_key: ['auth.name', 'auth.value', 'auth.in'],
+  none: [],
+};
+
+/** Fields inside the OAuth "Advanced" section (it opens when one of them has an error). */
+export const ADVANCED_FIELDS = ['auth.clientAuth', 'auth.tokenParams', 'auth.tokenLifetimeSeconds'];
+
+const RELAY_FIELDS = ['relay.allowedMethods', 'relay.allowedPaths', 'relay.allowedOrigins', 'relay.timeoutMs'];
+
+/** Error paths of the fields shown for a method, in form order. */
+export function visibleFields(method: AuthMethod): string[] {
+  return ['name', 'slug', 'baseUrl', 'auth.method', ...METHOD_FIELDS[method], ...RELAY_FIELDS];
+}
+
+/** The DOM id of the control for an error path. */
+export function fieldId(path: string): string {
+  return `f-${path.replace(/\./g, '-')}`;
+}
+
+/** A fresh form, or one showing a stored connection (secrets are never filled in). */
+export function stateFromView(view?: ConnectionView): FormState {
+  const state: FormState = {
+    name: view?.name ?? '',
+    slug: view?.slug ?? '',
+    baseUrl: view?.baseUrl ?? '',
+    method: view?.auth.method ?? 'oauth2_client_credentials',
+    clientId: '',
+    clientSecret: '',
+    tokenUrl: '',
+    scope: '',
+    clientAuth: 'client_secret_basic',
+    tokenParams: [],
+    tokenLifetimeSeconds: '',
+    bearerToken: '',
+    username: '',
+    password: '',
+    apiKeyName: DEFAULT_API_KEY_NAME,
+    apiKeyValue: '',
+    apiKeyIn: 'header',
+    allowedMethods: [...(view?.relay?.allowedMethods ?? [])],
+    allowedPaths: (view?.relay?.allowedPaths ?? []).join('\n'),
+    allowedOrigins: (view?.relay?.allowedOrigins ?? []).join('\n'),
+    timeoutMs: view?.relay?.timeoutMs !== undefined ? String(view.relay.timeoutMs) : '',
+  };
+  const auth = view?.auth;
+  if (auth?.method === 'oauth2_client_credentials') {
+    state.clientId = auth.clientId;
+    state.tokenUrl = auth.tokenUrl;
+    state.scope = auth.scope ?? '';
+    state.clientAuth = auth.clientAuth;
+    state.tokenParams = Object.entries(auth.tokenParams ?? {}).map(([name, value]) => ({ name, value }));
+    state.tokenLifetimeSeconds = auth.tokenLifetimeSeconds !== undefined ? String(auth.tokenLifetimeSeconds) : '';
+  } else if (auth?.method === 'basic') {
+    state.username = auth.username;
+  } else if (auth?.method === 'api_key') {
+    state.apiKeyName = auth.name;
+    state.apiKeyIn = auth.in;
+  }
+  return state;
+}
+
+/** True when the stored connection has a secret for `method` (so leaving it empty keeps it). */
+export function hasStoredSecret(view: ConnectionView | undefined, method: AuthMethod): boolean {
+  const field = SECRET_FIELD[method];
+  if (!view || !field || view.auth.method !== method) return false;
+  return (view.auth as unknown as Record<string, unknown>)[`${field}Set`] === true;
+}
+
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+
+/** A number field's value: left out when empty, a number when it reads as one, else the text (so validation says why). */
+function numberOrText(text: string): number | string | undefined {
+  const trimmed = text.trim();
+  if (!trimmed) return undefined;
+  const n = Number(trimmed);
+  return Number.isNaN(n) ? trimmed : n;
+}
+
+/**
+ * The API input for a state. A secret is sent when typed; when empty it is left out (the stored
+ * one is kept), unless none is stored for this method: then it is sent empty, so validation says
+ * it is required.
+ */
+export function buildInput(state: FormState, stored?: ConnectionView): Record<string, unknown> {
+  const secret = (value: string) => (value !== '' || !hasStoredSecret(stored, state.method) ? value : undefined);
+  const auth: Record<string, unknown> = { method: state.method };
+  switch (state.method) {
+    case 'oauth2_client_credentials': {
+      auth.clientId = state.clientId;
+      auth.clientSecret = secret(state.clientSecret);
+      auth.tokenUrl = state.tokenUrl;
+      if (state.scope.trim()) auth.scope = state.scope;
+      auth.clientAuth = state.clientAuth;
+      const rows = state.tokenParams.filter((row) => row.name.trim() || row.value);
+      if (rows.length) auth.tokenParams = Object.fromEntries(rows.map((row) => [row.name.trim(), row.value]));
+      auth.tokenLifetimeSeconds = numberOrText(state.tokenLifetimeSeconds);
+      break;
+    }
+    case 'bearer':
+      auth.token = secret(state.bearerToken);
+      break;
+    case 'basic':
+      auth.username = state.username;
+      auth.password = secret(state.password);
+      break;
+    case 'api_key':
+      if (state.apiKeyName.trim()) auth.name = state.apiKeyName;
+      auth.value = secret(state.apiKeyValue);
+      auth.in = state.apiKeyIn;
+      break;
+    case 'none':
+      break;
+  }
+  for (const key of Object.keys(auth)) if (auth[key] === undefined) delete auth[key];
+
+  const relay: Record<string, unknown> = {};
+  if (state.allowedMethods.length) relay.allowedMethods = [...state.allowedMethods];
+  if (lines(state.allowedPaths).length) relay.allowedPaths = lines(state.allowedPaths);
+  if (lines(state.allowedOrigins).length) relay.allowedOrigins = lines(state.allowedOrigins);
+  const timeout = numberOrText(state.timeoutMs);
+  if (timeout !== undefined) relay.timeoutMs = timeout;
+
+  const input: Record<string, unknown> = { name: state.name, slug: state.slug, baseUrl: state.baseUrl, auth };
+  if (Object.keys(relay).length) input.relay = relay;
+  return input;
+}
+
+/** The visible field an error path belongs to (`relay.allowedPaths.2` → `relay.allowedPaths`), if any. */
+export function fieldForPath(path: string, visible: readonly string[]): string | undefined {
+  if (path === 'auth') return 'auth.method';
+  for (let p = path; p; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') {
+    if (visible.includes(p)) return p;
+  }
+  return undefined;
+}
+
+/** Splits field errors into those shown at a visible field and the rest (listed in the alert). */
+export function placeErrors(
+  errors: Record<string, readonly string[]>,
+  visible: readonly string[],
+): { byField: Record<string, string[]>; other: string[] } {
+  const byField: Record<string, string[]> = {};
+  const other: string[] = [];
+  for (const [path, messages] of Object.entries(errors)) {
+    const field = fieldForPath(path, visible);
+    if (field) byField[field] = [...new Set([...(byField[field] ?? []), ...messages])];
+    else other.push(...messages.map((m) => (path ? `${path}: ${m}` : m)));
+  }
+  return { byField, other };
+}

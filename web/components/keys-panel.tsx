@@ -1,0 +1,203 @@
+/**
+ * Relay keys of a connection: the list, creating one (its key is shown once, with a Copy button)
+ * and revoking one after a confirmation.
+ */
+import { createAsync, revalidate, useAction } from '@solidjs/router';
+import { createSignal, ErrorBoundary, For, Show, Suspense } from 'solid-js';
+import type { NewRelayKey } from '../api/client';
+import { createKey, getKeys, revokeKey } from '../data';
+import { ConfirmButton } from './confirm-button';
+import { CopyButton } from './copy-button';
+import { ProblemAlert } from './problem-alert';
+import { TimeAgo } from './time-ago';
+import { BusyButton, Loading } from './busy';
+
+function KeyList(props: { slug: string; onError: (err: unknown) => void }) {
+  const keys = createAsync(() => getKeys(props.slug));
+  const revoke = useAction(revokeKey);
+  const [revoking, setRevoking] = createSignal<string>();
+
+  const onRevoke = async (id: string) => {
+    setRevoking(id);
+    try {
+      await revoke(props.slug, id);
+    } catch (err) {
+      props.onError(err);
+    } finally {
+      setRevoking(undefined);
+    }
+  };
+
+  return (
+    <Show when={keys()}>
+      {(list) => (
+        <Show when={list().length > 0} fallback={<p class="muted">No relay keys yet. Create one for each site or tool that calls this API.</p>}>
+          <table class="table table-compact">
+            <caption class="visually-hidden">Relay keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <For each={list()}>
+                {(key) => (
+                  <tr>
+                    <th scope="row" data-label="Name">
+                      {key.name}
+                    </th>
+                    <td data-label="Created">
+                      <TimeAgo iso={key.createdAt} />
+                    </td>
+                    <td data-label="Last used">{key.lastUsedAt ? <TimeAgo iso={key.lastUsedAt} /> : 'Never'}</td>
+                    <td class="cell-actions">
+                      <ConfirmButton
+                        label="Revoke"
+                        name={`Revoke key ${key.name}`}
+                        prompt={`Revoke “${key.name}”? Callers using it get 401 from now on.`}
+                        confirmLabel="Yes, revoke"
+                        busy={revoking() === key.id}
+                        onConfirm={() => onRevoke(key.id)}
+                      />
+                    </td>
+                  </tr>
+                )}
+              </For>
+            </tbody>
+          </table>
+        </Show>
+      )}
+    </Show>
+  );
+}
+
+export function KeysPanel(props: { slug: string }) {
+  const [name, setName] = createSignal('');
+  const [nameError, setNameError] = createSignal<string>();
+  const [busy, setBusy] = createSignal(false);
+  const [created, setCreated] = createSignal<NewRelayKey>();
+  const [error, setError] = createSignal<unknown>();
+  let nameInput: HTMLInputElement | undefined;
+  let keyInput: HTMLInputElement | undefined;
+
+  const create = async (event: SubmitEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    if (!name().trim()) {
+      setNameError('Give the key a name, e.g. the site or tool that will use it.');
+      nameInput?.focus();
+      return;
+    }
+    setNameError(undefined);
+    setBusy(true);
+    try {
+      setCreated(await createKey(props.slug, name().trim()));
+      setName('');
+      keyInput?.focus();
+      keyInput?.select();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const done = () => {
+    setCreated(undefined);
+    nameInput?.focus();
+  };
+
+  return (
+    <section class="card panel-wide" aria-labelledby="keys-title">
+      <h2 id="keys-title">Relay keys</h2>
+      <p>Callers send a relay key as <code>Authorization: Bearer …</code>. Only its hash is stored.</p>
+
+      <Show when={created()}>
+        {(key) => (
+          <div class="new-key" role="region" aria-labelledby="new-key-title">
+            <h3 id="new-key-title">Copy the new key “{key().name}”</h3>
+            <p class="warning">
+              <strong>This key is shown only once.</strong> Store it somewhere safe now: it won't be shown again.
+            </p>
+            <div class="field">
+              <label for="new-relay-key">New relay key</label>
+              <div class="inline">
+                <input
+                  id="new-relay-key"
+                  ref={keyInput}
+                  class="mono"
+                  readOnly
+                  value={key().key}
+                  autocomplete="off"
+                  spellcheck={false}
+                  onFocus={(e) => e.currentTarget.select()}
+                />
+                <CopyButton text={key().key} label="Copy key" />
+              </div>
+            </div>
+            <button type="button" class="button" onClick={done}>
+              Done
+            </button>
+          </div>
+        )}
+      </Show>
+
+      <form class="inline-form" onSubmit={create} noValidate>
+        <div class="field" classList={{ 'field-invalid': !!nameError() }}>
+          <label for="relay-key-name">Key name</label>
+          <div class="inline">
+            <input
+              id="relay-key-name"
+              ref={nameInput}
+              value={name()}
+              maxLength={100}
+              autocomplete="off"
+              placeholder="shop.example checkout"
+              aria-describedby={nameError() ? 'relay-key-name-error' : undefined}
+              aria-invalid={nameError() ? 'true' : undefined}
+              onInput={(e) => {
+                setName(e.currentTarget.value);
+                setNameError(undefined);
+              }}
+            />
+            <BusyButton type="submit" busy={busy()}>Create key</BusyButton>
+          </div>
+          <Show when={nameError()}>
+            <div class="field-error" id="relay-key-name-error">
+              <p>{nameError()}</p>
+            </div>
+          </Show>
+        </div>
+      </form>
+
+      <Show when={error()}>
+        <ProblemAlert error={error()} />
+      </Show>
+
+      <ErrorBoundary
+        fallback={(err, reset) => (
+          <ProblemAlert
+            error={err}
+            onRetry={() => {
+              void revalidate(getKeys.keyFor(props.slug));
+              reset();
+            }}
+          />
+        )}
+      >
+        <Suspense
+          fallback={
+            <Loading>Loading keys…</Loading>
+          }
+        >
+          <KeyList slug={props.slug} onError={setError} />
+        </Suspense>
+      </ErrorBoundary>
+    </section>
+  );
+}
