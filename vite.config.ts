@@ -10,6 +10,12 @@ export default defineConfig({
   build: {
     target: 'es2022',
     sourcemap: false,
+    // Vite's preload polyfill is for browsers without modulepreload; every current one has it.
+    modulePreload: { polyfill: false },
+  },
+  environments: {
+    // The Worker bundle is minified: upload size counts against the platform's script limit.
+    edge_api_connector: { build: { minify: true } },
   },
   server: { host: '127.0.0.1', strictPort: true },
   preview: { host: '127.0.0.1', strictPort: true },
