@@ -2,6 +2,7 @@
 // (.wrangler/state), after writing `.dev.vars` on first start. Vite serves the dashboard with hot
 // reload and runs the Worker in workerd.
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ensureDevVars } from './dev-vars.js';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -17,7 +18,9 @@ if (token) {
 }
 console.log(`Edge API Connector: http://127.0.0.1:${port}\n`);
 
-const child = spawn('vite', ['dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+// Vite's own CLI, run by this Node (not whatever `vite` is first on PATH).
+const viteCli = fileURLToPath(new URL('../node_modules/vite/bin/vite.js', import.meta.url));
+const child = spawn(process.execPath, [viteCli, 'dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
   stdio: 'inherit',
   env: process.env,
 });

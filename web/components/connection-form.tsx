@@ -400,7 +400,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
         {field(
           'relay.allowedOrigins',
           'Allowed browser origins',
-          'One per line, e.g. https://shop.example. Leave empty for no origin check.',
+          'One per line, e.g. https://shop.example. Web pages on these origins may call the relay (CORS). Leave empty to refuse calls from browsers; servers are not affected.',
           (c) => (
             <textarea {...c} rows={3} spellcheck={false} value={state().allowedOrigins} onInput={setText('allowedOrigins', 'relay.allowedOrigins')} onBlur={() => touch('relay.allowedOrigins')} />
           ),
