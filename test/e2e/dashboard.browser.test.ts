@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import type { RecordedRequest } from '../support/mock-types.ts';
 import { ADMIN_TOKEN, BASE_URL, launchBrowser, MOCK_ORIGIN } from './browser.ts';
 
 const CLIENT_SECRET = `cs-${randomUUID()}`;
@@ -74,7 +75,7 @@ test('edits the connection without retyping the secret, and a reload shows the c
   assert.equal(await page.getByLabel('Scope').inputValue(), 'read:orders write:orders');
   assert.equal(await page.getByLabel('Client ID').inputValue(), 'acme-client');
   const res = await fetch(`${BASE_URL}/api/connections/acme-crm`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
-  const view = await res.json();
+  const view = (await res.json()) as { auth: { clientSecretSet: boolean } };
   assert.equal(view.auth.clientSecretSet, true, 'the stored secret was kept');
 });
 
@@ -106,11 +107,12 @@ test('creates a relay key in the dashboard and calls the API through the relay',
   assert.equal(relayed.status, 200);
   assert.deepEqual(await relayed.json(), { orders: [1, 2] });
   assert.equal(relayed.headers.get('X-Upstream'), 'yes');
-  const { requests, unexpected } = await (await fetch(`${MOCK_ORIGIN}/__mock/${ns}/requests`)).json();
+  const received = await fetch(`${MOCK_ORIGIN}/__mock/${ns}/requests`);
+  const { requests, unexpected } = (await received.json()) as { requests: RecordedRequest[]; unexpected: RecordedRequest[] };
   assert.equal(unexpected.length, 0);
   assert.equal(requests.length, 1);
-  assert.equal(requests[0].rawUrl, '/v1/orders?status=open');
-  assert.equal(requests[0].headers.authorization, `Bearer ${STATIC_TOKEN}`);
+  assert.equal(requests[0]?.rawUrl, '/v1/orders?status=open');
+  assert.equal(requests[0]?.headers.authorization, `Bearer ${STATIC_TOKEN}`);
 
   await page.getByRole('button', { name: 'Done', exact: true }).click();
   const wrongKey = await fetch(`${BASE_URL}/relay/orders-api/orders`, { headers: { Authorization: 'Bearer rk_wrong' } });
