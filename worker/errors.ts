@@ -57,7 +57,7 @@ export class AppError extends Error {
   readonly detail: string | undefined;
   readonly extensions: Record<string, unknown> | undefined;
   readonly internal: unknown;
-  readonly headers: Record<string, string> | undefined;
+  private extraHeaders: Record<string, string> | undefined;
 
   constructor(code: ProblemCode, options: AppErrorOptions = {}) {
     super(options.detail ?? PROBLEMS[code].title);
@@ -67,7 +67,18 @@ export class AppError extends Error {
     this.detail = options.detail;
     this.extensions = options.extensions;
     this.internal = options.internal;
-    this.headers = options.headers;
+    this.extraHeaders = options.headers;
+  }
+
+  /** Response headers to add to the problem (e.g. `Allow`, `WWW-Authenticate`). */
+  get headers(): Record<string, string> | undefined {
+    return this.extraHeaders;
+  }
+
+  /** Adds response headers (e.g. CORS) to this error in place, keeping its class and data. */
+  withHeaders(headers: Record<string, string>): this {
+    this.extraHeaders = { ...this.extraHeaders, ...headers };
+    return this;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Request-body helpers shared by the admin routes: JSON reading and validation that fail with
- * precise problems instead of exceptions.
+ * Request helpers shared by the admin routes and the relay: JSON reading and validation that fail
+ * with precise problems instead of exceptions, and the one parser of `Authorization: Bearer`.
  */
 import type { Context } from 'hono';
 import * as v from 'valibot';
@@ -20,10 +20,18 @@ export async function readJson(c: Context): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // The parser's message quotes the body (which may hold a secret): only a position goes out.
+    const position = err instanceof SyntaxError ? /\bposition (\d+)/.exec(err.message)?.[1] : undefined;
     throw new AppError('invalid-json', {
-      detail: `The body is not valid JSON${err instanceof SyntaxError ? `: ${err.message}` : ''}.`,
+      detail: `The body is not valid JSON${position !== undefined ? ` (at character ${position})` : ''}.`,
     });
   }
+}
+
+/** The credential of an `Authorization: Bearer <credential>` header, or `null` when there is none. */
+export function bearerCredential(authorization: string | null | undefined): string | null {
+  if (authorization === null || authorization === undefined) return null;
+  return /^Bearer +(\S+) *$/i.exec(authorization)?.[1] ?? null;
 }
 
 /** Validates `data` against `schema`, or throws `validation-failed` listing field errors. */

@@ -101,3 +101,35 @@ export function expectNoSecrets(text: string, secrets: string[], where: string):
     expect(text.includes(secret), `${where} contains a secret`).toBe(false);
   }
 }
+
+/** A promise and its resolve function, to hold something back until the test lets it go. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * A KV namespace whose writes and deletes, and reads of keys starting with `holdReadsOf`, wait for
+ * `gate` (the token cache's bookkeeping: token write, statistics read and write).
+ */
+export function gatedKv(gate: Promise<unknown>, holdReadsOf = 'tokstat:', kv: KVNamespace = env.CONNECTIONS): KVNamespace {
+  return new Proxy(kv, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (prop === 'put' || prop === 'delete' || (prop === 'get' && String(args[0]).startsWith(holdReadsOf))) await gate;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** A `fetch` that waits for `gate` before sending: a token request held in flight. */
+export function gatedFetch(gate: Promise<unknown>): typeof fetch {
+  return async (input, init) => {
+    await gate;
+    return fetch(input, init);
+  };
+}

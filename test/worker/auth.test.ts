@@ -146,6 +146,42 @@ describe('session cookie', () => {
     expect(res.headers.get('Set-Cookie')).toMatch(/eac_session=;.*Max-Age=0/);
   });
 
+  it('refuses the same cookie after sign-out: the session ends on the server, not only in the browser', async () => {
+    const cookie = await signIn();
+    expect((await call('/api/connections', { headers: { Cookie: cookie } })).status).toBe(200);
+    const out = await call('/api/session', { method: 'DELETE', headers: { Cookie: cookie, Origin: ORIGIN } });
+    expect(out.status).toBe(204);
+    for (const [method, path, headers] of [
+      ['GET', '/api/connections', {}],
+      ['GET', '/api/session', {}],
+      ['DELETE', '/api/connections/acme-crm', { Origin: ORIGIN }],
+    ] as const) {
+      const res = await call(path, { method, headers: { Cookie: cookie, ...headers } });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+    expect((await admin('/api/connections/acme-crm')).status).toBe(200);
+  });
+
+  it('ends only the session signed out, and keeps only a hash of the session id in KV', async () => {
+    const first = await signIn();
+    const second = await signIn();
+    expect((await call('/api/session', { method: 'DELETE', headers: { Cookie: first, Origin: ORIGIN } })).status).toBe(204);
+    expect((await call('/api/connections', { headers: { Cookie: second } })).status).toBe(200);
+    const { keys } = await env.CONNECTIONS.list({ prefix: 'session:' });
+    expect(keys).toHaveLength(1);
+    const id = decodeURIComponent(second.slice(second.indexOf('=') + 1)).split('.')[0]!;
+    expect(id.length).toBeGreaterThanOrEqual(40);
+    expect(keys[0]!.name).not.toContain(id);
+    expect(keys[0]!.expiration).toBeGreaterThan(Date.now() / 1000 + 11 * 3600);
+  });
+
+  it('refuses a correctly signed cookie whose session is not stored', async () => {
+    const cookie = await signIn();
+    const { keys } = await env.CONNECTIONS.list({ prefix: 'session:' });
+    await Promise.all(keys.map((k) => env.CONNECTIONS.delete(k.name)));
+    expect((await call('/api/connections', { headers: { Cookie: cookie } })).status).toBe(401);
+  });
+
   it('rejects a cookie signed for another admin token', async () => {
     const cookie = await signIn();
     const res = await app.request('/api/connections', { headers: { Cookie: cookie } }, { ...env, ADMIN_TOKEN: 'a-rotated-admin-token-0123456789' });

@@ -148,6 +148,57 @@ describe('POST /api/connections', () => {
     expect((await env.CONNECTIONS.list()).keys).toEqual([]);
   });
 
+  it('never echoes any part of a malformed body, which may hold a secret', async () => {
+    for (const body of ['hunter2-client-secret', '{"auth": {"clientSecret": hunter2-client-secret}}', "{'clientSecret': 'hunter2-client-secret'}"]) {
+      const res = await admin('/api/connections', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      const problem = await expectProblem(res, 400, 'invalid-json');
+      expect(JSON.stringify(problem)).not.toMatch(/hunter|secret/i);
+      expect(problem.detail).toMatch(/^The body is not valid JSON( \(at character \d+\))?\.$/);
+    }
+  });
+
+  it('keeps the field errors of a body that has a "__proto__" member', async () => {
+    const body = JSON.stringify(oauthInput()).replace(/^\{/, '{"__proto__": {"name": 1},');
+    const res = await admin('/api/connections', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const problem = await expectProblem(res, 400, 'validation-failed');
+    expect(Object.keys(problem.errors as object)).toEqual(['__proto__']);
+    expect(problem.detail).toBe('1 field needs attention.');
+    expect((await env.CONNECTIONS.list()).keys).toEqual([]);
+  });
+
+  it.each([
+    ['a line break in a header key', { value: 'abc\r\nX-Injected: 1' }, 'auth.value'],
+    ['a line feed in a header key', { value: 'abc\ndef' }, 'auth.value'],
+    ['a NUL in a header key', { value: 'abc\u0000def' }, 'auth.value'],
+    ['a non-ASCII header key', { value: 'schlüssel' }, 'auth.value'],
+    ['a header key with leading spaces', { value: '  abc' }, 'auth.value'],
+    ['the Host header', { name: 'Host' }, 'auth.name'],
+    ['the Content-Length header', { name: 'content-length' }, 'auth.name'],
+    ['the Transfer-Encoding header', { name: 'Transfer-Encoding' }, 'auth.name'],
+    ['the Connection header', { name: 'Connection' }, 'auth.name'],
+    ['the Cookie header', { name: 'Cookie' }, 'auth.name'],
+    ['a Proxy- header', { name: 'Proxy-Authorization' }, 'auth.name'],
+  ])('refuses an API key in a header with %s', async (_label, auth, field) => {
+    const res = await admin('/api/connections', {
+      method: 'POST',
+      json: { name: 'Key', slug: 'key', baseUrl: 'https://api.example', auth: { method: 'api_key', name: 'X-Key', value: 'abc', in: 'header', ...auth } },
+    });
+    const body = await expectProblem(res, 400, 'validation-failed');
+    expect(Object.keys(body.errors as object)).toEqual([field]);
+    expect((await env.CONNECTIONS.list()).keys).toEqual([]);
+  });
+
+  it.each([
+    ['in an Authorization header ("Authorization: ApiKey …")', { name: 'Authorization', value: 'ApiKey abc def' }],
+    ['in the query with any characters, under any name', { name: 'host', value: 'a\r\nb schlüssel', in: 'query' }],
+  ])('accepts an API key %s', async (_label, auth) => {
+    const res = await admin('/api/connections', {
+      method: 'POST',
+      json: { name: 'Key', slug: 'key', baseUrl: 'https://api.example', auth: { method: 'api_key', in: 'header', ...auth } },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  });
+
   it.each([['null'], ['[]'], ['"text"'], ['42']])('answers 400 for the JSON value %s', async (body) => {
     const res = await admin('/api/connections', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     await expectProblem(res, 400, 'validation-failed');
@@ -175,6 +226,18 @@ describe('GET /api/connections', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     expect(await res.json()).toEqual({ connections: [] });
+  });
+
+  it('leaves out a record that cannot be read, logging its key only', async () => {
+    await admin('/api/connections', { method: 'POST', json: oauthInput() });
+    await env.CONNECTIONS.put('conn:broken', JSON.stringify({ v: 2, slug: 'broken', auth: { method: 'bearer', token: 'pa55-Secret-broken' } }));
+    await env.CONNECTIONS.put('conn:not-json', 'pa55-Secret{');
+    const res = await admin('/api/connections');
+    expect(res.status).toBe(200);
+    const { connections } = (await res.json()) as { connections: { slug: string }[] };
+    expect(connections.map((c) => c.slug)).toEqual(['acme-crm']);
+    expect(logs.text()).toContain('conn:broken');
+    expect(logs.text()).toContain('conn:not-json');
   });
 
   it('lists every connection without secrets', async () => {
@@ -284,6 +347,91 @@ describe('PUT /api/connections/<slug>', () => {
     const res = await admin('/api/connections/ghost', { method: 'PUT', json: oauthInput({ slug: 'ghost' }) });
     await expectProblem(res, 404, 'connection-not-found');
     expect(await store().get('ghost')).toBeNull();
+  });
+
+  it('answers 404 for a connection that does not exist, also when the body names another slug or is not valid', async () => {
+    for (const init of [
+      { json: oauthInput({ slug: 'acme-crm' }) },
+      { json: { name: 'x' } },
+      { headers: { 'Content-Type': 'application/json' }, body: '{' },
+    ]) {
+      const res = await admin('/api/connections/ghost', { method: 'PUT', ...init });
+      await expectProblem(res, 404, 'connection-not-found');
+    }
+    expect(await store().get('ghost')).toBeNull();
+  });
+});
+
+describe('PUT /api/connections/<slug> when the secret would go to another host', () => {
+  beforeEach(async () => {
+    expect((await admin('/api/connections', { method: 'POST', json: oauthInput() })).status).toBe(201);
+  });
+
+  /** A connection of each method with a secret, the input that recreates it, and its secret field. */
+  const CASES: [string, Record<string, unknown>, string][] = [
+    ['bearer', { method: 'bearer', token: 'bearer-secret-1' }, 'token'],
+    ['basic', { method: 'basic', username: 'u', password: 'basic-secret-1' }, 'password'],
+    ['api_key', { method: 'api_key', name: 'X-Key', value: 'api-key-secret-1', in: 'header' }, 'value'],
+    ['oauth2_client_credentials', oauthInput().auth, 'clientSecret'],
+  ];
+  const withoutSecret = (auth: Record<string, unknown>, field: string) => {
+    const { [field]: _dropped, ...rest } = auth;
+    return rest;
+  };
+
+  it.each(CASES)('refuses a new Base URL host for %s unless the secret is entered again, and keeps the record', async (method, auth, field) => {
+    const slug = `move-${method.replace(/_/g, '-')}`;
+    expect((await admin('/api/connections', { method: 'POST', json: { name: 'Move', slug, baseUrl: 'https://api.acme.example/v2', auth } })).status).toBe(201);
+    const before = await env.CONNECTIONS.get(`conn:${slug}`);
+    for (const baseUrl of ['https://evil.example/v2', 'https://api.acme.example:8443/v2', 'http://127.0.0.1:9/v2']) {
+      const res = await admin(`/api/connections/${slug}`, { method: 'PUT', json: { name: 'Move', slug, baseUrl, auth: withoutSecret(auth, field) } });
+      const body = await expectProblem(res, 400, 'validation-failed');
+      expect(body.errors).toEqual({ [`auth.${field}`]: [expect.stringMatching(/^Enter the .+ again: the Base URL's host changed$/)] });
+    }
+    expect(await env.CONNECTIONS.get(`conn:${slug}`)).toBe(before);
+    const moved = await admin(`/api/connections/${slug}`, { method: 'PUT', json: { name: 'Move', slug, baseUrl: 'https://new.example/v2', auth: { ...auth, [field]: 'entered-again' } } });
+    expect(moved.status).toBe(200);
+    expect(await store().openSecret((await store().get(slug))!)).toBe('entered-again');
+  });
+
+  it('refuses a new Token URL host unless the client secret is entered again', async () => {
+    const before = await env.CONNECTIONS.get('conn:acme-crm');
+    const res = await admin('/api/connections/acme-crm', {
+      method: 'PUT',
+      json: oauthInput({}, { clientSecret: undefined, tokenUrl: 'https://collector.evil.example/oauth/token' }),
+    });
+    const body = await expectProblem(res, 400, 'validation-failed');
+    expect(body.errors).toEqual({ 'auth.clientSecret': ["Enter the Client Secret again: the Token URL's host changed"] });
+    expect(await env.CONNECTIONS.get('conn:acme-crm')).toBe(before);
+    const both = await admin('/api/connections/acme-crm', {
+      method: 'PUT',
+      json: oauthInput({ baseUrl: 'https://other.example' }, { clientSecret: undefined, tokenUrl: 'https://collector.evil.example/token' }),
+    });
+    expect(((await expectProblem(both, 400, 'validation-failed')).errors as Record<string, string[]>)['auth.clientSecret']).toHaveLength(2);
+    const given = await admin('/api/connections/acme-crm', {
+      method: 'PUT',
+      json: oauthInput({}, { clientSecret: 'for-the-new-host', tokenUrl: 'https://auth.new.example/oauth/token' }),
+    });
+    expect(given.status).toBe(200);
+  });
+
+  it('keeps the stored secret when only the path of the Base URL or Token URL changes', async () => {
+    const before = (await store().get('acme-crm'))!;
+    const res = await admin('/api/connections/acme-crm', {
+      method: 'PUT',
+      json: oauthInput({ baseUrl: 'https://api.acme.example/v3/' }, { clientSecret: undefined, tokenUrl: 'https://auth.acme.example/oauth2/token?tenant=1' }),
+    });
+    expect(res.status).toBe(200);
+    const after = (await store().get('acme-crm'))!;
+    expect(after.baseUrl).toBe('https://api.acme.example/v3/');
+    expect(await store().openSecret(after)).toBe(SECRET);
+    expect(after.secretVersion).toBe(before.secretVersion);
+  });
+
+  it('needs no secret to move a connection without one', async () => {
+    expect((await admin('/api/connections', { method: 'POST', json: { name: 'Open', slug: 'open', baseUrl: 'https://open.example', auth: { method: 'none' } } })).status).toBe(201);
+    const res = await admin('/api/connections/open', { method: 'PUT', json: { name: 'Open', slug: 'open', baseUrl: 'https://elsewhere.example', auth: { method: 'none' } } });
+    expect(res.status).toBe(200);
   });
 });
 

@@ -1,5 +1,8 @@
 /** The relay keys API: `/api/connections/<slug>/keys`, against real local KV in workerd. */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { Sealer } from '../../worker/connections/seal';
+import { ConnectionStore } from '../../worker/connections/store';
 import { Mock } from '../support/worker-mock';
 import { admin, call, captureLogs, dumpKv } from '../support/worker-api';
 
@@ -41,7 +44,8 @@ describe('POST /api/connections/<slug>/keys', () => {
     expect(body.name).toBe('Shop front');
     expect(body.key).toMatch(/^rk_[A-Za-z0-9_-]{43,}$/);
     expect(new Date(body.createdAt).toISOString()).toBe(body.createdAt);
-    expect(res.headers.get('Location')).toBe(`/api/connections/${slug}/keys/${body.id}`);
+    // A single key has no GET, so there is no Location to point at.
+    expect(res.headers.get('Location')).toBeNull();
     const second = await createKey(slug);
     expect(second.key).not.toBe(body.key);
     expect(second.id).not.toBe(body.id);
@@ -223,5 +227,88 @@ describe('keys API access and methods', () => {
     }
     expect(logs.text()).not.toContain(created.key);
     expect(logs.text()).not.toContain(created.key.slice(3, 20));
+  });
+});
+
+/** A KV namespace whose reads of `name` answer `stale` (as another location's KV cache might), everything else real. */
+function staleKv(name: string, stale: string): KVNamespace {
+  return new Proxy(env.CONNECTIONS, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === 'get') {
+        return (key: string, type?: unknown) => (key === name ? Promise.resolve(type === 'json' ? JSON.parse(stale) : stale) : target.get(key, type as 'text'));
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+async function keyIds(slug: string): Promise<string[]> {
+  const list = (await (await admin(`/api/connections/${slug}/keys`)).json()) as { keys: { id: string }[] };
+  return list.keys.map((k) => k.id);
+}
+
+describe('relay keys under concurrent changes', () => {
+  it('stores every key of concurrent creations, each usable at once', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/ping', { json: {} });
+    const slug = await newConnection(m.url('/v2'));
+    const created = await Promise.all(['one', 'two', 'three'].map((name) => createKey(slug, name)));
+    expect((await keyIds(slug)).sort()).toEqual(created.map((k) => k.id).sort());
+    for (const k of created) {
+      expect((await call(`/relay/${slug}/ping`, { headers: { Authorization: `Bearer ${k.key}` } })).status).toBe(200);
+    }
+  });
+
+  it('lists keys in creation order, also for keys made within one millisecond', async () => {
+    const slug = await newConnection();
+    const created: CreatedKey[] = [];
+    for (const name of ['a', 'b', 'c', 'd']) created.push(await createKey(slug, name));
+    expect(await keyIds(slug)).toEqual(created.map((k) => k.id));
+  });
+
+  it('keeps a revoked key revoked when an edit based on an older read of the connection is saved', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/ping', { json: {} });
+    const slug = await newConnection(m.url('/v2'));
+    const revoked = await createKey(slug, 'revoked');
+    const kept = await createKey(slug, 'kept');
+    // The edit's read of the connection predates the revocation (e.g. KV up to 60 s stale elsewhere).
+    const before = (await env.CONNECTIONS.get(`conn:${slug}`))!;
+    expect((await admin(`/api/connections/${slug}/keys/${revoked.id}`, { method: 'DELETE' })).status).toBe(204);
+    const staleStore = new ConnectionStore(staleKv(`conn:${slug}`, before), Sealer.fromSecretsKey(env.SECRETS_KEY));
+    await staleStore.replace(slug, { name: 'Renamed', slug, baseUrl: m.url('/v2'), auth: { method: 'none' } });
+    expect((await admin(`/api/connections/${slug}`)).status).toBe(200);
+    expect(await keyIds(slug)).toEqual([kept.id]);
+    expect((await call(`/relay/${slug}/ping`, { headers: { Authorization: `Bearer ${revoked.key}` } })).status).toBe(401);
+    expect((await call(`/relay/${slug}/ping`, { headers: { Authorization: `Bearer ${kept.key}` } })).status).toBe(200);
+  });
+
+  it('keeps each key in an entry of its own and none in the connection record', async () => {
+    const slug = await newConnection();
+    const k = await createKey(slug, 'Own entry');
+    const record = (await env.CONNECTIONS.get(`conn:${slug}`, 'json')) as Record<string, unknown>;
+    expect(record).not.toHaveProperty('keys');
+    const { keys } = await env.CONNECTIONS.list({ prefix: `rkey:${slug}:` });
+    expect(keys.map((e) => e.name)).toEqual([`rkey:${slug}:${k.id}`]);
+    expect(keys[0]!.metadata).toMatchObject({ id: k.id, name: 'Own entry', hash: await sha256Hex(k.key), createdAt: k.createdAt });
+  });
+
+  it('never lets a key left behind by a deleted connection open a new connection of the same slug', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/ping', { json: {} });
+    const slug = await newConnection(m.url('/v2'));
+    const old = await createKey(slug);
+    const { keys } = await env.CONNECTIONS.list({ prefix: `rkey:${slug}:` });
+    const leftover = { name: keys[0]!.name, value: (await env.CONNECTIONS.get(keys[0]!.name))!, metadata: keys[0]!.metadata };
+    expect((await admin(`/api/connections/${slug}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await env.CONNECTIONS.list({ prefix: `rkey:${slug}:` })).keys).toEqual([]);
+    const again = await admin('/api/connections', { method: 'POST', json: { name: 'Again', slug, baseUrl: m.url('/v2'), auth: { method: 'none' } } });
+    expect(again.status).toBe(201);
+    // As if the deletion of the old entry had not reached this location yet.
+    await env.CONNECTIONS.put(leftover.name, leftover.value, { metadata: leftover.metadata });
+    expect((await call(`/relay/${slug}/ping`, { headers: { Authorization: `Bearer ${old.key}` } })).status).toBe(401);
+    expect(await keyIds(slug)).toEqual([]);
+    expect((await m.received()).requests).toEqual([]);
   });
 });

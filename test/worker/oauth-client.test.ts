@@ -214,6 +214,60 @@ describe('token endpoint errors', () => {
     expect(JSON.stringify(await toProblem(err).json())).not.toContain(SECRET);
   });
 
+  describe('the client secret in other forms', () => {
+    const base64 = (text: string) => {
+      let binary = '';
+      for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+      return btoa(binary);
+    };
+    const base64url = (text: string) => base64(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    /** As oauth4webapi form-encodes it for a Basic header (see the client_secret_basic test above). */
+    const FORM_ENCODED_FOR_BASIC = 'pa55%2DSecret%21%25%26%2B+%3A%2F%3D%C3%A9';
+    const lowerHex = (text: string) => text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+
+    // [case, form in the answer, characters of it that may stay around the redaction]
+    it.each<[string, string, number]>([
+      ['as it is', SECRET, 0],
+      ['percent-encoded', encodeURIComponent(SECRET), 0],
+      ['percent-encoded in lower case', lowerHex(encodeURIComponent(SECRET)), 0],
+      ['form-encoded', new URLSearchParams({ s: SECRET }).toString().slice(2), 0],
+      ['form-encoded as for a Basic header', FORM_ENCODED_FOR_BASIC, 0],
+      ['form-encoded as for a Basic header, in lower case', lowerHex(FORM_ENCODED_FOR_BASIC), 0],
+      ['in Base64', base64(SECRET), 0],
+      ['in base64url', base64url(SECRET), 0],
+      ['in a Basic header', `Basic ${base64(`acme-client:${FORM_ENCODED_FOR_BASIC}`)}`, 'Basic '.length + base64('acme-client:').length],
+      ['in Base64 after one other byte', base64(`x${SECRET}yz`), 12],
+      ['in Base64 after two other bytes', base64(`xy${SECRET}z`), 12],
+    ])('redacts the client secret %s in error_description', async (_case, form, kept) => {
+      const { error } = await against({ status: 400, json: { error: 'invalid_client', error_description: `got ${form} here` } });
+      const err = failureOf(error);
+      const description = err.failure.errorDescription!;
+      expect(description).toMatch(/^got .*\[redacted\].* here$/);
+      expect(description.length).toBeLessThanOrEqual('got [redacted] here'.length + kept);
+      const answer = JSON.stringify(await toProblem(err).json()) + JSON.stringify(err.failure) + err.detail;
+      expect(answer).not.toContain(form);
+    });
+
+    it('redacts the client secret in error as well', async () => {
+      const { error } = await against({ status: 400, json: { error: `invalid_${encodeURIComponent(SECRET)}`, error_description: 'x' } });
+      const err = failureOf(error);
+      expect(err.failure.error).toBe('invalid_[redacted]');
+      expect(JSON.stringify(await toProblem(err).json())).not.toContain(encodeURIComponent(SECRET));
+    });
+
+    it.each([
+      ['outside the RFC 6749 characters (a quote)', 'invalid"client'],
+      ['outside the RFC 6749 characters (a backslash)', 'invalid\\client'],
+      ['outside the RFC 6749 characters (non-ASCII)', 'invalid_clïent'],
+      ['outside the RFC 6749 characters (a line break)', 'invalid\nclient'],
+      ['holding the secret as it is (non-ASCII)', SECRET],
+      ['longer than 100 characters', 'e'.repeat(101)],
+    ])('replaces an error code %s with unknown_error', async (_case, code) => {
+      const { error } = await against({ status: 400, json: { error: code, error_description: 'x' } });
+      expect(failureOf(error).failure).toEqual({ reason: 'oauth-error', status: 400, error: 'unknown_error', errorDescription: 'x' });
+    });
+  });
+
   it('reports a 500 as a server error with its status', async () => {
     const { error } = await against({ status: 500, headers: { 'Content-Type': 'text/html' }, body: '<h1>Internal Server Error</h1>' });
     const err = failureOf(error);

@@ -144,6 +144,12 @@ describe('relay header hygiene', () => {
         'X-Request-Id': 'req-123',
         'Accept-Language': 'de-CH',
         'Cache-Control': 'max-age=0',
+        'X-HTTP-Method-Override': 'DELETE',
+        'X-Method-Override': 'DELETE',
+        'X-HTTP-Method': 'DELETE',
+        'X-Original-URL': '/admin',
+        'X-Rewrite-URL': '/admin',
+        'X-Override-URL': '/admin',
       },
     });
     expect(res.status).toBe(200);
@@ -165,9 +171,17 @@ describe('relay header hygiene', () => {
       'keep-alive',
       'te',
       'upgrade',
+      'x-http-method-override',
+      'x-method-override',
+      'x-http-method',
+      'x-original-url',
+      'x-rewrite-url',
+      'x-override-url',
     ]) {
       expect(got.headers[name], name).toBeUndefined();
     }
+    expect(JSON.stringify(got.headers)).not.toContain('/admin');
+    expect(JSON.stringify(got.headers)).not.toContain('DELETE');
     expect(JSON.stringify(got.headers)).not.toContain('203.0.113.9');
     expect(JSON.stringify(got.headers)).not.toContain(key);
     expect(got.headers.accept).toBe('application/json');
@@ -211,6 +225,82 @@ describe('relay header hygiene', () => {
     expect(res.headers.get('Keep-Alive')).toBeNull();
     expect(res.headers.get('Proxy-Authenticate')).toBeNull();
     await onlyRequest(m);
+  });
+
+  it('drops upstream headers that a browser would apply to the whole (dashboard) origin, keeps CSP, and sets nosniff', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/page', {
+      body: '<p>hi</p>',
+      headers: {
+        'Content-Type': 'text/html',
+        'Strict-Transport-Security': 'max-age=63072000; includeSubDomains; preload',
+        'Clear-Site-Data': '"cookies", "storage"',
+        'Alt-Svc': 'h3=":443"; ma=86400',
+        NEL: '{"report_to":"x","max_age":86400}',
+        'Report-To': '{"group":"x","max_age":86400,"endpoints":[{"url":"https://collector.example"}]}',
+        'Service-Worker-Allowed': '/',
+        'Content-Security-Policy': "default-src 'none'",
+        'X-Content-Type-Options': 'sniff-please',
+      },
+    });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    const res = await relayCall(slug, key, '/page');
+    expect(res.status).toBe(200);
+    for (const name of ['Strict-Transport-Security', 'Clear-Site-Data', 'Alt-Svc', 'NEL', 'Report-To', 'Service-Worker-Allowed']) {
+      expect(res.headers.get(name), name).toBeNull();
+    }
+    expect(res.headers.get('Content-Security-Policy')).toBe("default-src 'none'");
+    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    expect(await res.text()).toBe('<p>hi</p>');
+  });
+});
+
+describe('relay answers and an API key sent in the query', () => {
+  const VALUE = 'q-key+/= é&x';
+
+  it('cuts the key parameter out of a Location and Content-Location that kept the query, and keeps the rest', async () => {
+    const m = new Mock();
+    const echoed = `page=2&api_key=${encodeURIComponent(VALUE)}&sort=a%2Cb`;
+    await m.on('GET', '/v2/old', {
+      status: 301,
+      headers: { Location: `${m.url('/v2/new')}?${echoed}#top`, 'Content-Location': `/v2/old?api_key=${new URLSearchParams({ v: VALUE }).toString().slice(2)}` },
+    });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'api_key', name: 'api_key', value: VALUE, in: 'query' });
+    const res = await relayCall(slug, key, '/old?page=2', { redirect: 'manual' });
+    expect(res.status).toBe(301);
+    expect(res.headers.get('Location')).toBe(`${m.url('/v2/new')}?page=2&sort=a%2Cb#top`);
+    expect(res.headers.get('Content-Location')).toBe('/v2/old');
+    expect((await onlyRequest(m)).rawUrl).toContain('api_key=');
+  });
+
+  it('drops a URL header that carries the key anywhere else, in any encoding', async () => {
+    const m = new Mock();
+    const form = new URLSearchParams({ v: VALUE }).toString().slice(2);
+    await m.on('GET', '/v2/a', { status: 302, headers: { Location: `/v2/b?next=${encodeURIComponent(`/c?api_key=${form}`)}` } });
+    await m.on('GET', '/v2/c', { status: 302, headers: { Location: `/v2/key/${encodeURIComponent(VALUE).toLowerCase()}`, Link: `</v2/x?k=${form}>; rel="next"` } });
+    await m.on('GET', '/v2/d', { status: 200, json: {}, headers: { Refresh: `0; url=/v2/e?token=${VALUE.replace('é', '%C3%A9')}`, Link: '</v2/x?page=3>; rel="next"' } });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'api_key', name: 'api_key', value: VALUE, in: 'query' });
+    for (const [path, dropped] of [
+      ['/a', ['Location']],
+      ['/c', ['Location', 'Link']],
+      ['/d', ['Refresh']],
+    ] as const) {
+      const res = await relayCall(slug, key, path, { redirect: 'manual' });
+      for (const name of dropped) expect(res.headers.get(name), `${path} ${name}`).toBeNull();
+      const all = JSON.stringify([...res.headers]);
+      expect(all).not.toContain(form);
+      expect(decodeURIComponent(all)).not.toContain(VALUE);
+    }
+    const ok = await relayCall(slug, key, '/d');
+    expect(ok.headers.get('Link')).toBe('</v2/x?page=3>; rel="next"');
+  });
+
+  it('leaves Location alone for a key sent in a header', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/old', { status: 302, headers: { Location: '/v2/new?api_key=visible' } });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'api_key', name: 'api_key', value: 'header-sent', in: 'header' });
+    const res = await relayCall(slug, key, '/old', { redirect: 'manual' });
+    expect(res.headers.get('Location')).toBe('/v2/new?api_key=visible');
   });
 });
 

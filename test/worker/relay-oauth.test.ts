@@ -3,7 +3,8 @@
  * token refused with 401 is replaced and the request retried exactly once, and token endpoint
  * failures become the relay's own problems without echoing the endpoint's answer.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TOKEN_MIN_AGE_BEFORE_INVALIDATE_SECONDS } from '../../worker/oauth/token-cache';
 import { Mock, type RecordedRequest } from '../support/worker-mock';
 import { admin, call, captureLogs } from '../support/worker-api';
 
@@ -55,6 +56,16 @@ function streamOf(text: string, chunkSize = 64 * 1024): ReadableStream<Uint8Arra
   });
 }
 
+/** Moves the clock past the age below which a refused token is kept (the token engine's rule). */
+function ageCachedTokens(): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(Date.now() + TOKEN_MIN_AGE_BEFORE_INVALIDATE_SECONDS * 1000);
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('relay with OAuth 2.0 client credentials', () => {
   it('sends the access token from the token endpoint and never the client secret', async () => {
     const m = new Mock();
@@ -89,6 +100,7 @@ describe('relay with OAuth 2.0 client credentials', () => {
     await m.on('POST', '/v2/orders', { status: 201, json: { n: 1 } }, { status: 401, json: { error: 'invalid_token' } }, { status: 201, json: { n: 2 } });
     const { slug, key } = await connect(m);
     expect((await relayCall(slug, key, '/orders', { method: 'POST', body: '{"first":true}', headers: { 'Content-Type': 'application/json' } })).status).toBe(201);
+    ageCachedTokens();
 
     const res = await relayCall(slug, key, '/orders', { method: 'POST', body: '{"second":true}', headers: { 'Content-Type': 'application/json' } });
     expect(res.status).toBe(201);
@@ -106,6 +118,7 @@ describe('relay with OAuth 2.0 client credentials', () => {
     await m.on('GET', '/v2/me', { json: {} }, { status: 401, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' }, json: { error: 'nope' } });
     const { slug, key } = await connect(m);
     expect((await relayCall(slug, key, '/me')).status).toBe(200);
+    ageCachedTokens();
     const res = await relayCall(slug, key, '/me');
     expect(res.status).toBe(401);
     expect(res.headers.get('WWW-Authenticate')).toBe('Bearer error="invalid_token"');
@@ -158,6 +171,7 @@ describe('relay with OAuth 2.0 client credentials', () => {
     await m.on('PUT', '/v2/doc', { json: {} }, { status: 401, json: {} }, { json: { saved: true } }, { status: 401, json: {} });
     const { slug, key } = await connect(m);
     expect((await relayCall(slug, key, '/doc', { method: 'PUT', body: 'warm' })).status).toBe(200);
+    ageCachedTokens();
     const small = 'small body '.repeat(1000);
     expect((await relayCall(slug, key, '/doc', { method: 'PUT', body: streamOf(small) })).status).toBe(200);
     const large = 'L'.repeat(1024 * 1024 + 70 * 1024);

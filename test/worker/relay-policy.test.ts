@@ -2,9 +2,15 @@
  * Who may use the relay: relay keys (checked before anything else, one 401 for every failure),
  * and the connection's policy: methods, path prefixes, browser origins (CORS).
  */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { app } from '../../worker/index';
+import { RELAY_RECORD_CACHE_MS, type RelayEntry, type StoredConnection } from '../../worker/connections/store';
+import { TokenEndpointError } from '../../worker/oauth/token-client';
+import { relay } from '../../worker/relay/relay';
 import { Mock } from '../support/worker-mock';
-import { admin, call, ORIGIN } from '../support/worker-api';
+import { admin, call, captureLogs, ORIGIN } from '../support/worker-api';
+import { countingKv } from '../support/worker-oauth';
 
 let counter = 0;
 
@@ -87,6 +93,15 @@ describe('relay keys at the edge', () => {
     expect((await relayCall(`/relay/${slug}/x`, key)).status).toBe(401);
     expect((await relayCall(`/relay/${slug}/x`, keep)).status).toBe(200);
     expect((await m.received()).requests).toHaveLength(2);
+  });
+
+  it('lets a key created just now through at once, while the connection is cached in this isolate', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/x', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'));
+    expect((await relayCall(`/relay/${slug}/x`, key)).status).toBe(200);
+    const fresh = await newKey(slug);
+    expect((await relayCall(`/relay/${slug}/x`, fresh)).status).toBe(200);
   });
 
   it('stops every key of a deleted connection', async () => {
@@ -233,5 +248,118 @@ describe('relay CORS', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('Allow')).toBe('GET');
     expect((await m.received()).requests).toHaveLength(1);
+  });
+});
+
+describe('relay requests that cannot be authenticated', () => {
+  const SHOP = 'https://shop.example';
+  const someKey = `rk_${'B'.repeat(43)}`;
+  /** A request through the Worker with a KV that counts its operations. */
+  const counted = (kv: KVNamespace, path: string, init: RequestInit = {}, vars: Record<string, string> = {}) =>
+    app.request(ORIGIN + path, init, { ...env, CONNECTIONS: kv, ...vars });
+
+  it('reads KV once for an unknown slug, then answers from the isolate for a while, preflights included', async () => {
+    const slug = `ghost-${Date.now().toString(36)}`;
+    const { kv, total } = countingKv();
+    const first = await counted(kv, `/relay/${slug}/x`, { headers: { Authorization: `Bearer ${someKey}` } });
+    expect(first.status).toBe(401);
+    const cold = total();
+    expect(cold).toBe(2); // the record and the list of its keys
+    for (let i = 0; i < 5; i++) {
+      expect((await counted(kv, `/relay/${slug}/x`, { headers: { Authorization: `Bearer ${someKey}` } })).status).toBe(401);
+      const preflight = await counted(kv, `/relay/${slug}/x`, { method: 'OPTIONS', headers: { Origin: SHOP, 'Access-Control-Request-Method': 'GET' } });
+      expect(preflight.status).toBe(401);
+    }
+    expect(total()).toBe(cold);
+    expect(RELAY_RECORD_CACHE_MS).toBeLessThanOrEqual(10_000);
+  });
+
+  it('reads no KV at all for a request without a key', async () => {
+    const { kv, total } = countingKv();
+    for (const path of ['/relay/some-slug/x', '/relay/other-slug']) {
+      expect((await counted(kv, path)).status).toBe(401);
+    }
+    expect(total()).toBe(0);
+  });
+
+  it('forgets an unknown slug as soon as a connection of that slug is created in this isolate', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/x', { json: {} });
+    const slug = `late-${Date.now().toString(36)}`;
+    expect((await relayCall(`/relay/${slug}/x`, someKey)).status).toBe(401);
+    const created = await admin('/api/connections', { method: 'POST', json: { name: 'Late', slug, baseUrl: m.url('/v2'), auth: { method: 'none' } } });
+    expect(created.status).toBe(201);
+    expect((await relayCall(`/relay/${slug}/x`, await newKey(slug))).status).toBe(200);
+  });
+
+  it('answers a record that cannot be read like an unknown slug: the same 401, never a 500', async () => {
+    const logs = captureLogs();
+    try {
+      const slug = `broken-${Date.now().toString(36)}`;
+      await env.CONNECTIONS.put(`conn:${slug}`, JSON.stringify({ v: 2, slug, relay: { allowedOrigins: [SHOP] } }));
+      const broken = await relayCall(`/relay/${slug}/x`, someKey);
+      const unknown = await relayCall('/relay/no-such-connection-at-all/x', someKey);
+      expect(broken.status).toBe(401);
+      expect(await broken.text()).toBe(await unknown.text());
+      const preflight = await call(`/relay/${slug}/x`, { method: 'OPTIONS', headers: { Origin: SHOP, 'Access-Control-Request-Method': 'GET' } });
+      expect(preflight.status).toBe(401);
+      expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull();
+      expect(logs.text()).toContain(`conn:${slug}`);
+    } finally {
+      logs.restore();
+    }
+  });
+});
+
+describe('relay checks against this deployment', () => {
+  it('refuses a stored loopback or http Base URL when INSECURE_ALLOW_LOOPBACK is not true, without calling it', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/x', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'));
+    const logs = captureLogs();
+    let res: Response;
+    try {
+      res = await app.request(`${ORIGIN}/relay/${slug}/x`, { headers: { Authorization: `Bearer ${key}` } }, { ...env, INSECURE_ALLOW_LOOPBACK: 'false' });
+    } finally {
+      logs.restore();
+    }
+    expect(res.status).toBe(500);
+    expect(await problemType(res)).toBe('misconfigured');
+    await expectNoUpstreamCall(m);
+    expect((await relayCall(`/relay/${slug}/x`, key)).status).toBe(200);
+  });
+
+  it('keeps the class and data of a problem it adds CORS headers to', async () => {
+    const record = {
+      v: 2,
+      id: 'c1',
+      name: 'OAuth',
+      slug: 'cors-oauth',
+      baseUrl: 'https://api.example/v1',
+      auth: { method: 'oauth2_client_credentials', clientId: 'id', clientSecret: 'sealed', tokenUrl: 'https://auth.example/token', clientAuth: 'client_secret_basic' },
+      relay: { allowedOrigins: ['https://shop.example'] },
+      secretVersion: 's1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    } as StoredConnection;
+    const key = `rk_${'C'.repeat(43)}`;
+    const hash = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key))), (b) => b.toString(16).padStart(2, '0')).join('');
+    const entry: RelayEntry = { record, keys: [{ id: 'k1', name: 'k', hash, createdAt: record.createdAt }] };
+    const refused = new TokenEndpointError({ reason: 'oauth-error', status: 400, error: 'invalid_client' } as ConstructorParameters<typeof TokenEndpointError>[0]);
+    const request = new Request('https://relay.example/relay/cors-oauth/orders', { headers: { Authorization: `Bearer ${key}`, Origin: 'https://shop.example' } });
+    const thrown = await relay(request, {
+      store: { getForRelay: async () => entry, touchKey: async () => undefined, openSecret: async () => undefined },
+      allowLoopback: false,
+      tokenProvider: () => ({ getAccessToken: () => Promise.reject(refused), invalidate: async () => undefined }),
+      fetch: () => Promise.reject(new Error('no upstream call expected')),
+      waitUntil: () => undefined,
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(thrown).toBe(refused);
+    expect(thrown).toBeInstanceOf(TokenEndpointError);
+    expect((thrown as TokenEndpointError).headers).toMatchObject({ 'Access-Control-Allow-Origin': 'https://shop.example' });
+    expect((thrown as TokenEndpointError).extensions).toMatchObject({ error: 'invalid_client' });
   });
 });

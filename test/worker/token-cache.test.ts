@@ -1,21 +1,25 @@
 /**
  * The token cache against the mock token endpoint and real local KV: single flight, refresh ahead
- * of expiry, the negative cache, invalidation, KV reuse across isolates, and cache keys that follow
- * every edit of a connection.
+ * of expiry, the negative cache, invalidation (and its limits against an upstream that refuses every
+ * token), KV reuse across isolates, bookkeeping in the background, flights that outlive a purge or
+ * an edit, and cache keys that follow every edit of a connection.
  */
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoredConnection } from '../../worker/connections/store';
-import { forgetIsolateTokens } from '../../worker/oauth/token-cache';
+import { TokenCache, TokenIsolateState, TOKEN_MIN_AGE_BEFORE_INVALIDATE_SECONDS } from '../../worker/oauth/token-cache';
 import { TokenEndpointError } from '../../worker/oauth/token-client';
-import { createTokenProvider, type TokenProviderOptions } from '../../worker/oauth/token-provider';
+import { createTokenProvider, type TokenProvider, type TokenProviderOptions } from '../../worker/oauth/token-provider';
 import { admin, captureLogs, dumpKv } from '../support/worker-api';
 import { Mock, type MockResponse } from '../support/worker-mock';
 import {
   basicCredentials,
   countingKv,
   createOAuthConnection,
+  deferred,
   expectNoSecrets,
+  gatedFetch,
+  gatedKv,
   replaceOAuthConnection,
   testStore,
   uniqueSlug,
@@ -49,13 +53,39 @@ async function tokenRequests(mock: Mock, path = '/token') {
   return requests.filter((r) => r.path === path);
 }
 
-const provider = (options: TokenProviderOptions = {}) => createTokenProvider(testStore(), env, options);
+/** Bookkeeping the providers of this file handed to `waitUntil`. */
+const background: Promise<unknown>[] = [];
+const waitUntil = (promise: Promise<unknown>) => void background.push(promise);
+/** Waits for every KV write handed to `waitUntil` so far. */
+async function settled(): Promise<void> {
+  while (background.length > 0) await Promise.all(background.splice(0));
+}
+
+const provider = (options: TokenProviderOptions = {}) => createTokenProvider(testStore(), env, { waitUntil, ...options });
+/** A provider in a freshly started isolate: nothing in memory, KV shared. */
+const otherIsolate = (options: TokenProviderOptions = {}) => provider({ state: new TokenIsolateState(), ...options });
+const sleep = (ms: number) => new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), ms));
+const MIN_AGE_MS = TOKEN_MIN_AGE_BEFORE_INVALIDATE_SECONDS * 1000;
+
+/**
+ * One relay call to an upstream that answers 401 to every token, as the relay's forward step
+ * handles it: a cached token is invalidated and, if a different one comes, sent once more.
+ * Returns the tokens sent upstream.
+ */
+async function refusedRelayCall(tokens: TokenProvider, record: StoredConnection): Promise<string[]> {
+  const first = await tokens.getAccessToken(record);
+  if (!first.fromCache) return [first.accessToken];
+  await tokens.invalidate(record, first.accessToken);
+  const fresh = await tokens.getAccessToken(record);
+  return fresh.accessToken === first.accessToken ? [first.accessToken] : [first.accessToken, fresh.accessToken];
+}
 
 let logs: ReturnType<typeof captureLogs>;
 beforeAll(() => {
   logs = captureLogs();
 });
 afterAll(async () => {
+  await settled();
   logs.restore();
   expectNoSecrets(logs.text(), [SECRET, SECRET_2, ...issued], 'the log');
   const kv = await dumpKv();
@@ -88,6 +118,7 @@ describe('single flight', () => {
     expect(new Set(refreshed.map((t) => t.accessToken))).toEqual(new Set([accessTokenOf(second)]));
     const requests = await tokenRequests(mock);
     expect(requests).toHaveLength(2);
+    await settled();
     expect((await testStore().getTokenStats(record.slug)).fetches).toBe(2);
   });
 
@@ -114,9 +145,10 @@ describe('single flight', () => {
     await mock.on('POST', '/token', answer);
     const record = await connectionTo(mock);
     const { kv, counts, total } = countingKv();
-    const tokens = createTokenProvider(testStore(kv), env);
+    const tokens = createTokenProvider(testStore(kv), env, { waitUntil });
 
     expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(answer), fromCache: false });
+    await settled();
     expect(counts.get).toBeGreaterThan(0);
     const before = total();
     const subtle = (['digest', 'encrypt', 'decrypt', 'importKey'] as const).map((name) => vi.spyOn(crypto.subtle, name));
@@ -138,9 +170,9 @@ describe('single flight', () => {
     await mock.on('POST', '/token', answer);
     const record = await connectionTo(mock);
     expect((await provider().getAccessToken(record)).fromCache).toBe(false);
+    await settled();
 
-    forgetIsolateTokens();
-    expect(await provider().getAccessToken(record)).toEqual({ accessToken: accessTokenOf(answer), fromCache: true });
+    expect(await otherIsolate().getAccessToken(record)).toEqual({ accessToken: accessTokenOf(answer), fromCache: true });
     expect(await tokenRequests(mock)).toHaveLength(1);
   });
 
@@ -187,6 +219,7 @@ describe('failures', () => {
     clock.advance(1);
     expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(recovered), fromCache: false });
     expect(await tokenRequests(mock)).toHaveLength(2);
+    await settled();
     const stats = await testStore().getTokenStats(record.slug);
     expect(stats).toMatchObject({ fetches: 2, lastError: null });
   });
@@ -196,6 +229,7 @@ describe('failures', () => {
     await mock.on('POST', '/token', { status: 400, json: { error: 'invalid_scope', error_description: 'no such scope' } });
     const record = await connectionTo(mock);
     await expect(provider().getAccessToken(record)).rejects.toBeInstanceOf(TokenEndpointError);
+    await settled();
     const stats = await testStore().getTokenStats(record.slug);
     expect(stats).toMatchObject({
       fetches: 1,
@@ -243,17 +277,19 @@ describe('invalidation and edits', () => {
     const second = token('replacement');
     await mock.on('POST', '/token', first, second);
     const record = await connectionTo(mock);
-    const tokens = provider();
+    const clock = manualClock();
+    const tokens = provider({ now: clock.now });
 
     expect((await tokens.getAccessToken(record)).accessToken).toBe(accessTokenOf(first));
+    clock.advance(MIN_AGE_MS);
     await tokens.invalidate(record, 'at-some-older-token');
     expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(first), fromCache: true });
     expect(await tokenRequests(mock)).toHaveLength(1);
 
     await tokens.invalidate(record, accessTokenOf(first));
     expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(second), fromCache: false });
-    forgetIsolateTokens();
-    expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(second), fromCache: true });
+    await settled();
+    expect(await otherIsolate({ now: clock.now }).getAccessToken(record)).toEqual({ accessToken: accessTokenOf(second), fromCache: true });
     expect(await tokenRequests(mock)).toHaveLength(2);
   });
 
@@ -299,10 +335,275 @@ describe('invalidation and edits', () => {
     await mock.on('POST', '/token', token('deleted'));
     const record = await connectionTo(mock);
     await provider().getAccessToken(record);
+    await settled();
     expect(await dumpKv()).toContain(`token:${record.slug}:`);
 
     expect((await admin(`/api/connections/${record.slug}`, { method: 'DELETE' })).status).toBe(204);
     expect(await dumpKv()).not.toContain(`token:${record.slug}:`);
     expect(await tokenRequests(mock)).toHaveLength(1);
+  });
+});
+
+describe('an upstream that refuses every token', () => {
+  it('keeps a token younger than the minimum age, so refused relay calls request no new token', async () => {
+    const mock = new Mock();
+    const first = token('young');
+    const second = token('old-enough');
+    await mock.on('POST', '/token', first, second, token('third'));
+    const record = await connectionTo(mock);
+    const clock = manualClock();
+    const { kv, total } = countingKv();
+    const tokens = createTokenProvider(testStore(kv), env, { now: clock.now, waitUntil });
+
+    // The cold call fetches (no retry on a fresh token); six more within the window send the same token.
+    expect(await refusedRelayCall(tokens, record)).toEqual([accessTokenOf(first)]);
+    await settled();
+    const kvOperations = total();
+    for (let i = 0; i < 6; i++) {
+      clock.advance(4_000);
+      expect(await refusedRelayCall(tokens, record)).toEqual([accessTokenOf(first)]);
+    }
+    expect(await tokenRequests(mock)).toHaveLength(1);
+    expect(total()).toBe(kvOperations);
+
+    // Once the token is old enough, one call replaces it; the rest of the window keeps the new one.
+    clock.advance(MIN_AGE_MS - 6 * 4_000);
+    expect(await refusedRelayCall(tokens, record)).toEqual([accessTokenOf(first), accessTokenOf(second)]);
+    for (let i = 0; i < 6; i++) {
+      clock.advance(4_000);
+      expect(await refusedRelayCall(tokens, record)).toEqual([accessTokenOf(second)]);
+    }
+    expect(await tokenRequests(mock)).toHaveLength(2);
+  });
+
+  it('replaces an old token once for many concurrent refused calls', async () => {
+    const mock = new Mock();
+    const first = token('shared-old');
+    const second = token('shared-new');
+    await mock.on('POST', '/token', first, second, token('never'));
+    const record = await connectionTo(mock);
+    const clock = manualClock();
+    const tokens = provider({ now: clock.now });
+
+    await tokens.getAccessToken(record);
+    clock.advance(MIN_AGE_MS);
+    const sent = await Promise.all(Array.from({ length: 20 }, () => refusedRelayCall(tokens, record)));
+    expect(sent.every((tokensSent) => tokensSent.at(-1) === accessTokenOf(second))).toBe(true);
+    expect(await tokenRequests(mock)).toHaveLength(2);
+  });
+
+  it('never reloads a dropped token from KV while its delete is under way', async () => {
+    const mock = new Mock();
+    const dropped = token('being-deleted');
+    const next = token('next-one');
+    await mock.on('POST', '/token', dropped, next);
+    const record = await connectionTo(mock);
+    const clock = manualClock();
+    const tokens = provider({ now: clock.now });
+
+    await tokens.getAccessToken(record);
+    await settled();
+    clock.advance(MIN_AGE_MS);
+    const dropping = tokens.invalidate(record, accessTokenOf(dropped));
+    expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(next), fromCache: false });
+    await dropping;
+    expect(await tokenRequests(mock)).toHaveLength(2);
+  });
+
+  it('drops a connection’s token at most once per window, even when the next one is old too', async () => {
+    const mock = new Mock();
+    const first = token('dropped');
+    const fromElsewhere = token('from-another-isolate');
+    await mock.on('POST', '/token', first, fromElsewhere, token('never'));
+    const record = await connectionTo(mock);
+    const clock = manualClock();
+    const tokens = provider({ now: clock.now });
+
+    await tokens.getAccessToken(record);
+    await settled();
+    clock.advance(MIN_AGE_MS);
+    await tokens.invalidate(record, accessTokenOf(first));
+
+    // Another isolate, whose token is already older than the minimum age, fills KV again.
+    const elsewhere = manualClock();
+    elsewhere.advance(-MIN_AGE_MS);
+    expect(await otherIsolate({ now: elsewhere.now }).getAccessToken(record)).toEqual({ accessToken: accessTokenOf(fromElsewhere), fromCache: false });
+    await settled();
+
+    expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(fromElsewhere), fromCache: true });
+    await tokens.invalidate(record, accessTokenOf(fromElsewhere));
+    expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(fromElsewhere), fromCache: true });
+    expect(await tokenRequests(mock)).toHaveLength(2);
+
+    clock.advance(MIN_AGE_MS);
+    await tokens.invalidate(record, accessTokenOf(fromElsewhere));
+    expect((await tokens.getAccessToken(record)).fromCache).toBe(false);
+    expect(await tokenRequests(mock)).toHaveLength(3);
+  });
+});
+
+describe('bookkeeping', () => {
+  it('hands out a new token before its KV writes finish, and gives them to waitUntil', async () => {
+    const mock = new Mock();
+    const answer = token('quick');
+    await mock.on('POST', '/token', answer);
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const pending: Promise<unknown>[] = [];
+    const tokens = createTokenProvider(testStore(gatedKv(gate.promise)), env, { waitUntil: (p) => void pending.push(p) });
+
+    expect(await Promise.race([tokens.getAccessToken(record), sleep(1_000)])).toEqual({ accessToken: accessTokenOf(answer), fromCache: false });
+    expect(pending).toHaveLength(1);
+    expect(await dumpKv()).not.toContain(`token:${record.slug}:`);
+
+    gate.resolve();
+    await Promise.all(pending);
+    expect(await dumpKv()).toContain(`token:${record.slug}:`);
+    expect(await testStore().getTokenStats(record.slug)).toMatchObject({ fetches: 1, lastError: null });
+  });
+
+  it('answers a failed token request before its statistics are written', async () => {
+    const mock = new Mock();
+    await mock.on('POST', '/token', { status: 400, json: { error: 'invalid_client' } });
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const pending: Promise<unknown>[] = [];
+    const tokens = createTokenProvider(testStore(gatedKv(gate.promise)), env, { waitUntil: (p) => void pending.push(p) });
+
+    const outcome = await Promise.race([tokens.getAccessToken(record).catch((e: unknown) => e), sleep(1_000)]);
+    expect(outcome).toBeInstanceOf(TokenEndpointError);
+    expect(pending).toHaveLength(1);
+    gate.resolve();
+    await Promise.all(pending);
+    expect(await testStore().getTokenStats(record.slug)).toMatchObject({ fetches: 1, lastError: { error: 'invalid_client' } });
+  });
+
+  it.each([
+    ['without waitUntil', {}],
+    ['when waitUntil throws (no execution context)', { waitUntil: () => { throw new Error('no execution context'); } }],
+  ] as [string, TokenProviderOptions][])('still writes the token to KV %s', async (_case, options) => {
+    const mock = new Mock();
+    await mock.on('POST', '/token', token('on-its-own'));
+    const record = await connectionTo(mock);
+    expect((await createTokenProvider(testStore(), env, options).getAccessToken(record)).fromCache).toBe(false);
+    await vi.waitFor(async () => expect(await dumpKv()).toContain(`token:${record.slug}:`));
+    await vi.waitFor(async () => expect((await testStore().getTokenStats(record.slug)).fetches).toBe(1));
+  });
+
+  it('times "Test connection" by its token request alone, and waits for its KV writes', async () => {
+    const mock = new Mock();
+    await mock.on('POST', '/token', token('tested'), { status: 400, json: { error: 'invalid_scope' } });
+    const record = await connectionTo(mock);
+    const HELD_MS = 400;
+    for (const ok of [true, false]) {
+      const gate = deferred();
+      const started = Date.now();
+      setTimeout(() => gate.resolve(), HELD_MS);
+      const outcome = await new TokenCache(testStore(gatedKv(gate.promise)), env).test(record);
+      expect(outcome.ok).toBe(ok);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(HELD_MS);
+      expect(outcome.durationMs).toBeLessThan(HELD_MS);
+    }
+    expect(await testStore().getTokenStats(record.slug)).toMatchObject({ fetches: 2, lastError: { error: 'invalid_scope' } });
+  });
+});
+
+describe('flights', () => {
+  it('gives a caller that joins a flight its own deadline', async () => {
+    const mock = new Mock();
+    const late = token('late');
+    await mock.on('POST', '/token', late);
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const state = new TokenIsolateState();
+    const started = provider({ state, fetch: gatedFetch(gate.promise) }).getAccessToken(record);
+
+    const before = Date.now();
+    const joined = await Promise.race([provider({ state, timeoutMs: 300 }).getAccessToken(record).catch((e: unknown) => e), sleep(2_000)]);
+    expect(joined).toBeInstanceOf(TokenEndpointError);
+    expect(joined).toMatchObject({ code: 'token-endpoint-timeout', status: 504 });
+    expect(Date.now() - before).toBeLessThan(2_000);
+
+    gate.resolve();
+    expect(await started).toEqual({ accessToken: accessTokenOf(late), fromCache: false });
+    expect(await tokenRequests(mock)).toHaveLength(1);
+  });
+
+  it('lets a flight that started before a purge answer its callers but write nothing back', async () => {
+    const mock = new Mock();
+    const beforePurge = token('before-purge');
+    const afterPurge = token('after-purge');
+    await mock.on('POST', '/token', beforePurge, afterPurge);
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const state = new TokenIsolateState();
+    const running = provider({ state, fetch: gatedFetch(gate.promise) }).getAccessToken(record);
+
+    await new TokenCache(testStore(), env, { state }).purge(record.slug);
+    gate.resolve();
+    expect(await running).toEqual({ accessToken: accessTokenOf(beforePurge), fromCache: false });
+    await settled();
+    expect(await dumpKv()).not.toContain(`token:${record.slug}:`);
+    expect(await provider({ state }).getAccessToken(record)).toEqual({ accessToken: accessTokenOf(afterPurge), fromCache: false });
+    expect(await tokenRequests(mock)).toHaveLength(2);
+  });
+
+  it('takes back a token whose KV write was still under way when the connection was purged', async () => {
+    const mock = new Mock();
+    const answer = token('written-late');
+    await mock.on('POST', '/token', answer);
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const state = new TokenIsolateState();
+    const pending: Promise<unknown>[] = [];
+    const tokens = createTokenProvider(testStore(gatedKv(gate.promise)), env, { state, waitUntil: (p) => void pending.push(p) });
+
+    expect(await tokens.getAccessToken(record)).toEqual({ accessToken: accessTokenOf(answer), fromCache: false });
+    await new TokenCache(testStore(), env, { state }).purge(record.slug);
+    gate.resolve();
+    await Promise.all(pending);
+    expect(await dumpKv()).not.toContain(`token:${record.slug}:`);
+  });
+
+  it('keeps the token of the new settings when a flight for the old ones ends after an edit', async () => {
+    const mock = new Mock();
+    const oldSettings = token('old-settings');
+    const newSettings = token('new-settings');
+    await mock.on('POST', '/token', oldSettings);
+    await mock.on('POST', '/token2', newSettings);
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const state = new TokenIsolateState();
+    const old = provider({ state, fetch: gatedFetch(gate.promise) }).getAccessToken(record);
+
+    const edited = await replaceOAuthConnection(record.slug, { clientSecret: undefined, tokenUrl: mock.url('/token2'), scope: 'read' });
+    expect(await provider({ state }).getAccessToken(edited)).toEqual({ accessToken: accessTokenOf(newSettings), fromCache: false });
+    gate.resolve();
+    expect(await old).toEqual({ accessToken: accessTokenOf(oldSettings), fromCache: false });
+
+    const { kv, total } = countingKv();
+    expect(await createTokenProvider(testStore(kv), env, { state }).getAccessToken(edited)).toEqual({ accessToken: accessTokenOf(newSettings), fromCache: true });
+    expect(total()).toBe(0);
+    expect(await tokenRequests(mock)).toHaveLength(1);
+    expect(await tokenRequests(mock, '/token2')).toHaveLength(1);
+  });
+
+  it('keeps the remembered failure of the new settings when a flight for the old ones succeeds after an edit', async () => {
+    const mock = new Mock();
+    const oldSettings = token('old-ok');
+    await mock.on('POST', '/token', oldSettings);
+    await mock.on('POST', '/token2', { status: 500, body: 'down' }, token('too-early'));
+    const record = await connectionTo(mock);
+    const gate = deferred();
+    const state = new TokenIsolateState();
+    const old = provider({ state, fetch: gatedFetch(gate.promise) }).getAccessToken(record);
+
+    const edited = await replaceOAuthConnection(record.slug, { clientSecret: undefined, tokenUrl: mock.url('/token2'), scope: 'read' });
+    await expect(provider({ state }).getAccessToken(edited)).rejects.toMatchObject({ failure: { reason: 'server-error' } });
+    gate.resolve();
+    expect(await old).toEqual({ accessToken: accessTokenOf(oldSettings), fromCache: false });
+
+    await expect(provider({ state }).getAccessToken(edited)).rejects.toMatchObject({ failure: { reason: 'server-error' } });
+    expect(await tokenRequests(mock, '/token2')).toHaveLength(1);
   });
 });

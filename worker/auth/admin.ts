@@ -1,12 +1,20 @@
 /**
- * Admin authentication for `/api`: a bearer `ADMIN_TOKEN`, or a signed session cookie set by
+ * Admin authentication for `/api`: a bearer `ADMIN_TOKEN`, or a session cookie set by
  * `POST /api/session`. Cookie-authenticated unsafe requests must also be same-origin.
  * Token comparison is constant-time.
+ *
+ * Sessions are server-side: the cookie carries a random id, signed with a key bound to the admin
+ * token (a forged or foreign cookie costs no KV read; rotating the token ends every session), and
+ * the session lives in KV (`session:<sha256(id)>`, see the store) until it expires or sign-out
+ * deletes it.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { AppError } from '../errors';
-import { randomId, timingSafeEqualStrings } from '../connections/seal';
+import { isLoopbackHost } from '../connections/schema';
+import { timingSafeEqualStrings } from '../connections/seal';
+import { SessionStore } from '../connections/store';
+import { bearerCredential } from '../http';
 import type { AppEnv } from '../app-env';
 
 export const SESSION_COOKIE = 'eac_session';
@@ -40,34 +48,44 @@ export function isAdminToken(env: Env, presented: string): Promise<boolean> {
   return timingSafeEqualStrings(presented, adminToken(env));
 }
 
-function isLocalHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+/** Cookies are `Secure` except on a loopback host (local development over plain http). */
+function secureCookie(c: Context<AppEnv>): boolean {
+  return !isLoopbackHost(new URL(c.req.url).hostname);
 }
 
-/** Starts a session: sets the signed, HttpOnly, SameSite=Strict cookie. */
+function sessions(c: Context<AppEnv>): SessionStore {
+  return new SessionStore(c.env.CONNECTIONS);
+}
+
+/** Starts a session: stores it and sets the signed, HttpOnly, SameSite=Strict cookie carrying its id. */
 export async function startSession(c: Context<AppEnv>): Promise<void> {
-  const expires = Math.floor(Date.now() / 1000) + SESSION_TTL_SECONDS;
-  const url = new URL(c.req.url);
-  await setSignedCookie(c, SESSION_COOKIE, `${expires}.${randomId(12)}`, sessionSecret(c.env), {
+  const secret = sessionSecret(c.env);
+  const id = await sessions(c).create(SESSION_TTL_SECONDS);
+  await setSignedCookie(c, SESSION_COOKIE, id, secret, {
     path: '/api',
     httpOnly: true,
     sameSite: 'Strict',
-    secure: !isLocalHost(url.hostname),
+    secure: secureCookie(c),
     maxAge: SESSION_TTL_SECONDS,
   });
 }
 
-/** Ends the session in this browser (the cookie is signed and stateless; it is removed). */
-export function endSession(c: Context<AppEnv>): void {
-  const url = new URL(c.req.url);
-  deleteCookie(c, SESSION_COOKIE, { path: '/api', secure: !isLocalHost(url.hostname), httpOnly: true, sameSite: 'Strict' });
+/** Ends the session: deletes it from KV (so the cookie is worthless everywhere) and removes the cookie. */
+export async function endSession(c: Context<AppEnv>): Promise<void> {
+  const id = await sessionId(c);
+  if (id !== null) await sessions(c).delete(id);
+  deleteCookie(c, SESSION_COOKIE, { path: '/api', secure: secureCookie(c), httpOnly: true, sameSite: 'Strict' });
+}
+
+/** The session id of a correctly signed cookie, or `null`. */
+async function sessionId(c: Context<AppEnv>): Promise<string | null> {
+  const value = await getSignedCookie(c, sessionSecret(c.env), SESSION_COOKIE);
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 async function hasValidSession(c: Context<AppEnv>): Promise<boolean> {
-  const value = await getSignedCookie(c, sessionSecret(c.env), SESSION_COOKIE);
-  if (!value) return false;
-  const expires = Number(value.split('.')[0]);
-  return Number.isFinite(expires) && expires * 1000 > Date.now();
+  const id = await sessionId(c);
+  return id !== null && (await sessions(c).isActive(id));
 }
 
 /** Refuses a cookie-authenticated unsafe request that is not provably same-origin. */
@@ -91,8 +109,8 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const authorization = c.req.header('Authorization');
     if (authorization !== undefined) {
-      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-      if (!match?.[1] || !(await isAdminToken(c.env, match[1]))) throw unauthorized('The admin token is not valid.');
+      const token = bearerCredential(authorization);
+      if (token === null || !(await isAdminToken(c.env, token))) throw unauthorized('The admin token is not valid.');
       return next();
     }
     if (!(await hasValidSession(c))) throw unauthorized('Sign in with the admin token.');

@@ -16,6 +16,33 @@ export const DEFAULT_RELAY_TIMEOUT_MS = 30_000;
 export const MAX_RELAY_TIMEOUT_MS = 120_000;
 export const RELAY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const FORBIDDEN_TOKEN_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
+/** An HTTP field name (RFC 9110 §5.1: a `token`). */
+export const HTTP_TOKEN_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Header names an API key may not be sent in: framing and hop-by-hop headers, `Host`, and
+ * `Cookie` (the runtime or the relay sets or drops them). `Authorization` is allowed: some APIs
+ * want `Authorization: ApiKey …`.
+ */
+export const FORBIDDEN_CREDENTIAL_HEADERS = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'cookie',
+] as const;
+/** A header value an API key may take: visible ASCII and inner spaces or tabs, no line breaks. */
+const HEADER_VALUE_PATTERN = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
+
+/** True when an API key may not be sent in a header of this name (see `FORBIDDEN_CREDENTIAL_HEADERS`). */
+export function isForbiddenCredentialHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return (FORBIDDEN_CREDENTIAL_HEADERS as readonly string[]).includes(lower) || lower.startsWith('proxy-');
+}
 
 /** Authentication methods, in the order the dashboard offers them. */
 export const AUTH_METHODS = ['oauth2_client_credentials', 'bearer', 'basic', 'api_key', 'none'] as const;
@@ -137,6 +164,32 @@ const TokenParamsSchema = v.pipe(
 
 /** The `auth` member: a variant keyed by `method`. */
 export function AuthSchema(options: SchemaOptions) {
+  const variant = authVariant(options);
+  if (options.mode === 'stored') return variant;
+  // An API key sent in a header must be a valid header value (no line breaks, nothing the runtime
+  // would refuse or trim). Only on input: a stored record stays readable whatever the rules were.
+  return v.pipe(
+    variant,
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const auth = dataset.value;
+      if (auth.method !== 'api_key' || auth.in !== 'header') return;
+      const at = (key: 'name' | 'value', value: unknown) =>
+        [{ type: 'object', origin: 'value', input: auth as Record<string, unknown>, key, value }] as const;
+      if (isForbiddenCredentialHeader(auth.name)) {
+        addIssue({ message: 'This header is set by the connector or the runtime; choose another name', path: [...at('name', auth.name)] });
+      }
+      if (auth.value !== undefined && !HEADER_VALUE_PATTERN.test(auth.value)) {
+        addIssue({
+          message: 'An API key sent in a header may hold visible ASCII characters and inner spaces only (no line breaks)',
+          path: [...at('value', auth.value)],
+        });
+      }
+    }),
+  );
+}
+
+function authVariant(options: SchemaOptions) {
   const { mode } = options;
   return v.variant(
     'method',
@@ -154,7 +207,8 @@ export function AuthSchema(options: SchemaOptions) {
           v.pipe(
             v.string('Parameter name must be text'),
             v.trim(),
-            v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'Use letters, digits and - _ . only (a valid header or query name)'),
+            v.regex(HTTP_TOKEN_PATTERN, 'Use letters, digits and - _ . only (a valid header or query name)'),
+            v.maxLength(128, 'Parameter name must be at most 128 characters'),
           ),
           DEFAULT_API_KEY_NAME,
         ),
@@ -240,13 +294,15 @@ export type ConnectionOutput = v.InferOutput<ReturnType<typeof ConnectionInputSc
 export type AuthOutput = ConnectionOutput['auth'];
 export type RelayPolicy = v.InferOutput<typeof RelayPolicySchema>;
 
-/** Field path (e.g. `auth.clientId`) to messages, from valibot issues. */
+/**
+ * Field path (e.g. `auth.clientId`) to messages, from valibot issues; `''` for the root.
+ * A prototype-less object, so that a path named `__proto__` is kept as a plain entry.
+ */
 export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): Record<string, string[]> {
-  const flat = v.flatten(issues as [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]);
-  const errors: Record<string, string[]> = {};
-  if (flat.root) errors[''] = flat.root;
-  for (const [path, messages] of Object.entries(flat.nested ?? {})) {
-    if (messages) errors[path] = messages as string[];
+  const errors: Record<string, string[]> = Object.create(null);
+  for (const issue of issues) {
+    const path = v.getDotPath(issue) ?? '';
+    (errors[path] ??= []).push(issue.message);
   }
   return errors;
 }

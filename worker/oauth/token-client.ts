@@ -14,8 +14,14 @@ import { AppError } from '../errors';
 export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 /** Longest `error_description` carried from a token endpoint. */
 const ERROR_DESCRIPTION_MAX_LENGTH = 500;
-/** Longest `error` code carried from a token endpoint. */
+/** Longest `error` code carried from a token endpoint; a longer one is replaced by `UNKNOWN_ERROR_CODE`. */
 const ERROR_CODE_MAX_LENGTH = 100;
+/** Stands for an `error` that is not an RFC 6749 error code (characters outside NQSCHAR, too long, not a string). */
+export const UNKNOWN_ERROR_CODE = 'unknown_error';
+/** What replaces the client secret, in any of its encodings, in what a token endpoint says. */
+const REDACTED = '[redacted]';
+/** Shortest Base64 run of a part of the secret that is redacted (shorter runs would match by chance). */
+const MIN_BASE64_RUN_LENGTH = 8;
 /** Largest error body read to find `error` / `error_description` in an answer oauth4webapi did not parse. */
 const ERROR_BODY_MAX_BYTES = 16 * 1024;
 
@@ -171,8 +177,8 @@ export async function requestToken(request: TokenRequest, options: TokenClientOp
   // oauth4webapi lowercases token_type and lets `dpop` through; this service sends Bearer only.
   if (json.token_type !== 'bearer') {
     throw new TokenEndpointError(
-      { reason: 'unsupported-token-type', status: response.status, tokenType: safeCode(json.token_type) },
-      `token_type ${safeCode(json.token_type)}`,
+      { reason: 'unsupported-token-type', status: response.status, tokenType: safeTokenType(json.token_type) },
+      `token_type ${safeTokenType(json.token_type)}`,
     );
   }
   // expires_in: oauth4webapi accepts a number or a numeric string (parseFloat) and refuses
@@ -220,7 +226,7 @@ async function responseFailure(err: unknown, response: Response, signal: AbortSi
     // only token_type is taken from it, and the cause is never logged.
     const tokenType = (err.cause as { body?: { token_type?: unknown } } | undefined)?.body?.token_type;
     return new TokenEndpointError(
-      { reason: 'unsupported-token-type', status, ...(tokenType !== undefined ? { tokenType: safeCode(tokenType) } : {}) },
+      { reason: 'unsupported-token-type', status, ...(tokenType !== undefined ? { tokenType: safeTokenType(tokenType) } : {}) },
       err.message,
     );
   }
@@ -251,8 +257,9 @@ function oauthErrorFailure(
   secret: string,
   reason: TokenFailureReason = 'oauth-error',
 ): TokenEndpointError {
-  const failure: TokenFailure = { reason, status, error: safeCode(error) };
-  const text = safeDescription(description, secret);
+  const redact = secretRedactor(secret);
+  const failure: TokenFailure = { reason, status, error: safeErrorCode(error, redact) };
+  const text = safeDescription(description, redact);
   if (text !== undefined) failure.errorDescription = text;
   return new TokenEndpointError(failure, `${status} ${failure.error}`);
 }
@@ -279,18 +286,93 @@ async function readOAuthError(response: Response): Promise<{ error: string; erro
   return undefined;
 }
 
-/** An OAuth error code as data: printable ASCII only (RFC 6749 §5.2 NQSCHAR), bounded. */
-function safeCode(value: unknown): string {
+/** A token type as data (for the hint): printable ASCII only, bounded. */
+function safeTokenType(value: unknown): string {
   const text = typeof value === 'string' ? value : String(value);
   return text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '').slice(0, ERROR_CODE_MAX_LENGTH);
 }
 
-/** An `error_description` as data: bounded, control characters removed, the secret never echoed. */
-function safeDescription(value: unknown, secret: string): string | undefined {
+/**
+ * An OAuth `error` as data: a string of NQSCHAR (%x20-21 / %x23-5B / %x5D-7E) no longer than
+ * `ERROR_CODE_MAX_LENGTH` with the secret redacted, else `UNKNOWN_ERROR_CODE`.
+ * @see RFC 6749 §5.2, Appendix A.7
+ */
+function safeErrorCode(value: unknown, redact: (text: string) => string): string {
+  if (typeof value !== 'string' || !/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/.test(value)) return UNKNOWN_ERROR_CODE;
+  const code = redact(value);
+  return code.length <= ERROR_CODE_MAX_LENGTH ? code : UNKNOWN_ERROR_CODE;
+}
+
+/** An `error_description` as data: the secret redacted, control characters removed, bounded. */
+function safeDescription(value: unknown, redact: (text: string) => string): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;
-  let text = value.replace(/[\u0000-\u001F\u007F]/g, ' ');
-  if (secret && text.includes(secret)) text = text.split(secret).join('[redacted]');
-  return text.slice(0, ERROR_DESCRIPTION_MAX_LENGTH);
+  return redact(value).replace(/[\u0000-\u001F\u007F]/g, ' ').slice(0, ERROR_DESCRIPTION_MAX_LENGTH);
+}
+
+/**
+ * A function that replaces the client secret in a text: as it is; percent-encoded
+ * (`encodeURIComponent`, either hex case) or form-encoded (`+` for a space), in any mix; and in
+ * Base64 or base64url, of the secret and of its form-encoded forms (as in a Basic header), at any
+ * alignment inside a longer Base64 text (the one or two characters at each end of such a run
+ * depend on the bytes around the secret and are left).
+ */
+function secretRedactor(secret: string): (text: string) => string {
+  if (secret === '') return (text) => text;
+  const byteForms = new Set([secret, encodeURIComponent(secret), new URLSearchParams([['', secret]]).toString().slice(1), oauthFormEncode(secret)]);
+  const runs = new Set<string>();
+  for (const form of byteForms) for (const run of base64Runs(new TextEncoder().encode(form))) runs.add(run);
+  // Longest first: an alternation takes the first alternative that matches.
+  const base64 = [...runs].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  const pattern = new RegExp([encodedPattern(secret), ...base64].join('|'), 'g');
+  return (text) => text.replace(pattern, REDACTED);
+}
+
+/** The form encoding oauth4webapi applies to id and secret before Base64 (RFC 6749 §2.3.1, Appendix B). */
+function oauthFormEncode(text: string): string {
+  return encodeURIComponent(text).replace(/(?:[-_.!~*'()]|%20)/g, (found) =>
+    found === '%20' ? '+' : `%${found.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** A pattern for `text` where each character may also appear percent-encoded (UTF-8, either hex case), and a space as `+`. */
+function encodedPattern(text: string): string {
+  const encoder = new TextEncoder();
+  const hexDigit = (digit: number) => {
+    const hex = digit.toString(16);
+    return /[a-f]/.test(hex) ? `[${hex}${hex.toUpperCase()}]` : hex;
+  };
+  let pattern = '';
+  for (const char of text) {
+    const encoded = [...encoder.encode(char)].map((byte) => `%${hexDigit(byte >> 4)}${hexDigit(byte & 15)}`).join('');
+    pattern += `(?:${escapeRegExp(char)}|${encoded}${char === ' ' ? '|\\+' : ''})`;
+  }
+  return pattern;
+}
+
+/**
+ * Base64 and base64url texts that `bytes` leave in any Base64 text holding them: their own
+ * encoding (with and without padding), and for each of the three alignments the run of whole
+ * 3-byte groups.
+ */
+function base64Runs(bytes: Uint8Array): string[] {
+  const whole = bytesToBase64(bytes);
+  const runs = [whole, whole.replace(/=+$/, '')];
+  for (let start = 0; start < 3; start++) {
+    const length = Math.floor((bytes.length - start) / 3) * 3;
+    const run = length > 0 ? bytesToBase64(bytes.subarray(start, start + length)) : '';
+    if (run.length >= MIN_BASE64_RUN_LENGTH) runs.push(run);
+  }
+  return runs.flatMap((run) => [run, run.replace(/\+/g, '-').replace(/\//g, '_')]).filter((run) => run.length > 0);
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 function isNetworkError(err: unknown): boolean {

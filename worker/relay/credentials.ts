@@ -6,6 +6,7 @@
  * the record's `secretVersion`, so the hot path does no decryption; a changed secret gets a new
  * version and so a new entry.
  */
+import { isForbiddenCredentialHeader } from '../connections/schema';
 import type { StoredConnection } from '../connections/store';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-provider';
@@ -77,6 +78,10 @@ export async function credentialFor(record: StoredConnection, deps: CredentialDe
       // RFC 7617 §2.1: charset UTF-8.
       return { type: 'header', name: 'Authorization', value: `Basic ${base64Utf8(`${auth.username}:${await cachedSecret(record, deps)}`)}` };
     case 'api_key': {
+      // Checked at save; a record stored before that rule must not set framing or Host either.
+      if (auth.in === 'header' && isForbiddenCredentialHeader(auth.name)) {
+        throw new AppError('misconfigured', { detail: 'The API key of this connection is set to a header the relay cannot send.' });
+      }
       const value = await cachedSecret(record, deps);
       return auth.in === 'query' ? { type: 'query', name: auth.name, value } : { type: 'header', name: auth.name, value };
     }
@@ -105,4 +110,70 @@ export function withQueryParameter(url: string, name: string, value: string): st
   const kept = pairs.filter((pair) => pair === '' || new URLSearchParams(pair).keys().next().value !== name);
   kept.push(new URLSearchParams([[name, value]]).toString());
   return `${base}?${kept.join('&')}`;
+}
+
+/** `url` without any query parameter named `name` (form-decoded); everything else byte for byte. */
+export function withoutQueryParameter(url: string, name: string): string {
+  const hash = url.indexOf('#');
+  const beforeHash = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? '' : url.slice(hash);
+  const question = beforeHash.indexOf('?');
+  if (question === -1) return url;
+  const kept = beforeHash
+    .slice(question + 1)
+    .split('&')
+    .filter((pair) => pair !== '' && new URLSearchParams(pair).keys().next().value !== name);
+  return `${beforeHash.slice(0, question)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${fragment}`;
+}
+
+/** Percent-decodes every run of valid escapes, leaving anything that does not decode as it is. */
+function decodeLenient(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+/** How many layers of percent- or form-encoding `holdsSecret` looks through. */
+const MAX_ENCODING_LAYERS = 3;
+
+/** True when `secret` appears in `text` as it is or under up to three layers of percent- or form-encoding. */
+export function holdsSecret(text: string, secret: string): boolean {
+  if (secret === '') return false;
+  let layer = new Set([text]);
+  for (let depth = 0; layer.size > 0; depth++) {
+    for (const candidate of layer) if (candidate.includes(secret)) return true;
+    if (depth === MAX_ENCODING_LAYERS) break;
+    const next = new Set<string>();
+    for (const candidate of layer) {
+      for (const decoded of [decodeLenient(candidate), decodeLenient(candidate.replace(/\+/g, ' '))]) {
+        if (decoded !== candidate) next.add(decoded);
+      }
+    }
+    layer = next;
+  }
+  return false;
+}
+
+/** Response headers that carry URLs, and so may echo a query credential back to the caller. */
+const URL_RESPONSE_HEADERS = ['location', 'content-location', 'link', 'refresh'] as const;
+/** Of those, the ones that hold one URL, from which the parameter can be cut cleanly. */
+const SINGLE_URL_HEADERS = new Set(['location', 'content-location']);
+
+/**
+ * Removes a query credential from the caller's answer headers (changes `headers`): the parameter
+ * is cut from `Location` and `Content-Location`, and a URL header that still holds the value, in
+ * any encoding, is dropped whole.
+ */
+export function stripQueryCredential(headers: Headers, credential: { name: string; value: string }): void {
+  for (const name of URL_RESPONSE_HEADERS) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    const cut = SINGLE_URL_HEADERS.has(name) ? withoutQueryParameter(value, credential.name) : value;
+    if (holdsSecret(cut, credential.value)) headers.delete(name);
+    else if (cut !== value) headers.set(name, cut);
+  }
 }

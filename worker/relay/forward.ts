@@ -9,7 +9,7 @@
  */
 import { AppError } from '../errors';
 import type { Credential, TokenSource } from './credentials';
-import { withQueryParameter } from './credentials';
+import { stripQueryCredential, withQueryParameter } from './credentials';
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers';
 
 /** Largest request body kept in memory so that it can be sent a second time after a 401. */
@@ -110,12 +110,17 @@ function setHeader(headers: Headers, name: string, value: string): void {
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
-/** The caller's answer: the upstream status, filtered headers and the body stream as it is. */
-function toCallerResponse(upstream: Response): Response {
+/**
+ * The caller's answer: the upstream status, filtered headers and the body stream as it is. An API
+ * key sent in the query is taken out of headers that echo URLs (a redirect keeping the query).
+ */
+function toCallerResponse(upstream: Response, credential: Credential): Response {
+  const headers = callerResponseHeaders(upstream.headers);
+  if (credential.type === 'query') stripQueryCredential(headers, credential);
   return new Response(NULL_BODY_STATUSES.has(upstream.status) ? null : upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,
-    headers: callerResponseHeaders(upstream.headers),
+    headers,
   });
 }
 
@@ -178,5 +183,5 @@ export async function forward(request: Request, upstream: URL, credential: Crede
       response = await attempt(fresh.accessToken, new Headers(baseHeaders));
     }
   }
-  return toCallerResponse(response);
+  return toCallerResponse(response, credential);
 }

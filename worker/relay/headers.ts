@@ -2,6 +2,7 @@
  * Header hygiene for the relay: which caller headers travel upstream and which upstream headers
  * travel back. Credentials are set by the forward step after this, so they always win.
  */
+import { HTTP_TOKEN_PATTERN } from '../connections/schema';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the de-facto `Proxy-Connection` and `Keep-Alive`). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection']);
@@ -9,8 +10,10 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transf
 /**
  * Caller headers that never travel: the caller's credentials and cookies, headers that describe
  * the caller's network path (the upstream must not learn or trust them), `Host` and framing
- * (the runtime sets both for the upstream request), `Expect`, and `Accept-Encoding` (the runtime
- * negotiates encodings with the upstream and encodes the answer for the caller itself).
+ * (the runtime sets both for the upstream request), `Expect`, `Accept-Encoding` (the runtime
+ * negotiates encodings with the upstream and encodes the answer for the caller itself), and the
+ * method and URL override headers that some frameworks and gateways honour (they would get round
+ * the connection's method and path policy).
  */
 const DROPPED_REQUEST_HEADERS = new Set([
   'authorization',
@@ -22,18 +25,34 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'accept-encoding',
   'x-real-ip',
   'true-client-ip',
+  'x-http-method-override',
+  'x-method-override',
+  'x-http-method',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-override-url',
 ]);
 const DROPPED_REQUEST_PREFIXES = ['proxy-', 'x-forwarded-', 'cf-'];
 
 /**
  * Upstream headers that never travel back: cookies (the relay's origin must not collect the
- * upstream's cookies), proxy authentication, and CORS headers (the relay answers CORS itself from
- * the connection's policy, so an upstream `Access-Control-Allow-Origin: *` cannot widen it).
+ * upstream's cookies), proxy authentication, CORS headers (the relay answers CORS itself from the
+ * connection's policy, so an upstream `Access-Control-Allow-Origin: *` cannot widen it), and
+ * headers a browser applies to the whole origin, which is the dashboard's: HSTS, `Clear-Site-Data`
+ * (would sign the operator out), `Alt-Svc`, network error logging (`NEL`, `Report-To`) and
+ * `Service-Worker-Allowed`. Document-scoped policies such as CSP are kept: they only restrict.
  */
-const DROPPED_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2']);
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'set-cookie',
+  'set-cookie2',
+  'strict-transport-security',
+  'clear-site-data',
+  'alt-svc',
+  'nel',
+  'report-to',
+  'service-worker-allowed',
+]);
 const DROPPED_RESPONSE_PREFIXES = ['proxy-', 'access-control-'];
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Header names listed in a `Connection` header, lowercased. */
 function connectionNamed(headers: Headers): Set<string> {
@@ -42,7 +61,7 @@ function connectionNamed(headers: Headers): Set<string> {
   if (value) {
     for (const part of value.split(',')) {
       const name = part.trim().toLowerCase();
-      if (TOKEN.test(name)) named.add(name);
+      if (HTTP_TOKEN_PATTERN.test(name)) named.add(name);
     }
   }
   return named;
@@ -76,5 +95,7 @@ export function callerResponseHeaders(upstream: Headers): Headers {
     if (encoded && name === 'content-length') continue;
     out.append(name, value);
   }
+  // The answer is served from the dashboard's origin: never let a browser sniff it into something else.
+  out.set('X-Content-Type-Options', 'nosniff');
   return out;
 }

@@ -3,7 +3,7 @@
  * (403), and allowed browser origins, i.e. CORS: preflights answered at the edge, `Access-Control-
  * Allow-Origin` only for listed origins, and a 403 for a request from any other origin.
  */
-import { RELAY_METHODS, type RelayPolicy } from '../connections/schema';
+import { HTTP_TOKEN_PATTERN, RELAY_METHODS, type RelayPolicy } from '../connections/schema';
 import { AppError } from '../errors';
 import { pathHasPrefix } from './path';
 
@@ -11,7 +11,6 @@ import { pathHasPrefix } from './path';
 export const CORS_MAX_AGE_SECONDS = 600;
 /** Request headers a browser caller may always send. */
 const CORS_BASE_HEADERS = ['authorization', 'content-type'];
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_REQUESTED_HEADERS = 50;
 
 /** The methods the relay forwards for this policy (all it knows when the policy names none). */
@@ -68,7 +67,7 @@ export function preflightResponse(request: Request, origin: string, policy: Rela
   if (requested) {
     for (const part of requested.split(',').slice(0, MAX_REQUESTED_HEADERS)) {
       const name = part.trim().toLowerCase();
-      if (HEADER_NAME.test(name)) names.add(name);
+      if (HTTP_TOKEN_PATTERN.test(name)) names.add(name);
     }
   }
   return new Response(null, {

@@ -5,6 +5,7 @@
 import type { RelayKeyRecord } from '../connections/store';
 import { RELAY_KEY_PREFIX } from '../connections/store';
 import { AppError } from '../errors';
+import { bearerCredential } from '../http';
 
 /** Longest relay key accepted before hashing (real ones are 46 characters). */
 const RELAY_KEY_MAX_LENGTH = 256;
@@ -20,9 +21,7 @@ export function relayUnauthorized(): AppError {
 
 /** The relay key presented in an `Authorization` header, or `null` when there is none that could be one. */
 export function presentedRelayKey(authorization: string | null): string | null {
-  if (authorization === null) return null;
-  const match = /^Bearer +(\S+) *$/i.exec(authorization);
-  const key = match?.[1];
+  const key = bearerCredential(authorization);
   if (!key || key.length > RELAY_KEY_MAX_LENGTH || !key.startsWith(RELAY_KEY_PREFIX)) return null;
   return key;
 }

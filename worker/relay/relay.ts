@@ -2,13 +2,23 @@
  * The relay: `ANY /relay/<slug>/<path>?<query>` checked and sent to the connection's API.
  *
  * Order: an allowed CORS preflight is answered at once (it carries no key); otherwise the relay
- * key is checked before anything else, then the origin, the path's safety, the method and path
- * policy, and only then is the request forwarded.
+ * key is checked before anything else, then the origin, the Base URL against this deployment's
+ * `INSECURE_ALLOW_LOOPBACK`, the path's safety, the method and path policy, and only then is the
+ * request forwarded.
  *
- * Hot path cost: one isolate-cached record read, one SHA-256 of the presented key, no KV write
- * but a throttled "last used" note after the answer, and static secrets opened once per isolate.
+ * Hot path cost: one isolate-cached read of the record and its keys (a KV get and a KV list when
+ * cold; an unknown slug is cached as such too), one SHA-256 of the presented key, no KV write but a
+ * throttled "last used" note after the answer, and static secrets opened once per isolate.
+ *
+ * What an unauthenticated caller can learn: nothing about a slug from a request without a key
+ * (other than a preflight, it costs no KV read at all) or with a wrong one (the same 401 for an
+ * unknown slug, a record that cannot be read and a wrong key). A CORS preflight is answered from
+ * the connection's policy, so a preflight from a listed origin tells that the slug exists:
+ * inherent, as the browser must be let through, and the caller must know a listed origin.
+ * Unlisted origins and unknown slugs get the same 401, and cost at most one KV read per slug and
+ * isolate every `RELAY_RECORD_CACHE_MS` (the store caches absence too).
  */
-import { DEFAULT_RELAY_TIMEOUT_MS } from '../connections/schema';
+import { DEFAULT_RELAY_TIMEOUT_MS, urlProblem } from '../connections/schema';
 import { sha256Hex } from '../connections/seal';
 import type { ConnectionStore, StoredConnection } from '../connections/store';
 import { AppError } from '../errors';
@@ -32,6 +42,8 @@ import { matchRelayKey, presentedRelayKey, relayUnauthorized } from './relay-key
 /** What the relay needs from the Worker around it. */
 export interface RelayDeps {
   store: Pick<ConnectionStore, 'getForRelay' | 'touchKey' | 'openSecret'>;
+  /** The `INSECURE_ALLOW_LOOPBACK` var: stored Base URLs are checked against it again on every call. */
+  allowLoopback: boolean;
   /** Creates the token provider (only OAuth connections need one). */
   tokenProvider(): TokenProvider;
   fetch: ForwardOptions['fetch'];
@@ -40,15 +52,9 @@ export interface RelayDeps {
   deadline?: ForwardOptions['deadline'];
 }
 
-/** Re-throws an `AppError` with the CORS headers of an allowed origin, so the browser can read the problem. */
+/** Adds the CORS headers of an allowed origin to an `AppError`, so the browser can read the problem. */
 function withCorsHeaders(err: unknown, origin: string): unknown {
-  if (!(err instanceof AppError)) return err;
-  return new AppError(err.code, {
-    detail: err.detail,
-    extensions: err.extensions,
-    internal: err.internal,
-    headers: { ...err.headers, ...corsHeaders(origin) },
-  });
+  return err instanceof AppError ? err.withHeaders(corsHeaders(origin)) : err;
 }
 
 /** Answers one relay request. Throws `AppError`s for the relay's own failures. */
@@ -57,15 +63,16 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
   const origin = request.headers.get('Origin');
 
   if (parts.slug !== null && origin !== null && isPreflight(request)) {
-    const record = await deps.store.getForRelay(parts.slug);
-    if (record && isOriginAllowed(origin, record.relay)) return preflightResponse(request, origin, record.relay);
+    const entry = await deps.store.getForRelay(parts.slug);
+    if (entry && isOriginAllowed(origin, entry.record.relay)) return preflightResponse(request, origin, entry.record.relay);
   }
 
   const key = presentedRelayKey(request.headers.get('Authorization'));
   if (key === null) throw relayUnauthorized();
-  const [hash, record] = await Promise.all([sha256Hex(key), parts.slug === null ? null : deps.store.getForRelay(parts.slug)]);
-  const matched = record ? matchRelayKey(record.keys, hash) : undefined;
-  if (!record || !matched) throw relayUnauthorized();
+  const [hash, entry] = await Promise.all([sha256Hex(key), parts.slug === null ? null : deps.store.getForRelay(parts.slug)]);
+  const matched = entry ? matchRelayKey(entry.keys, hash) : undefined;
+  if (!entry || !matched) throw relayUnauthorized();
+  const { record } = entry;
   deps.waitUntil(
     deps.store.touchKey(record.slug, matched.id).catch((err: unknown) => {
       console.warn('[relay] could not record key use', record.slug, matched.id, err instanceof Error ? err.message : 'error');
@@ -83,6 +90,14 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
 }
 
 async function send(request: Request, record: StoredConnection, tail: string, query: string, deps: RelayDeps): Promise<Response> {
+  // Stored records are read with loopback allowed; what this deployment allows decides here.
+  const refusal = urlProblem(record.baseUrl, { allowLoopback: deps.allowLoopback, allowQuery: false });
+  if (refusal) {
+    throw new AppError('misconfigured', {
+      detail: 'The Base URL of this connection is not allowed in this deployment.',
+      internal: `${record.slug}: ${refusal}`,
+    });
+  }
   const upstream = buildUpstreamUrl(record.baseUrl, tail, query);
   assertMethodAllowed(request.method, record.relay);
   assertPathAllowed(tail, record.relay);

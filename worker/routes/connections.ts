@@ -32,6 +32,8 @@ export const connectionRoutes = new Hono<AppEnv>()
   })
   .put('/:slug', async (c) => {
     const slug = checkSlugParam(c.req.param('slug'));
+    // A missing connection is 404 whatever the body says (the store checks again when it writes).
+    await c.var.store.require(slug);
     const body = await readJson(c);
     const input = validate(ConnectionInputSchema({ mode: 'replace', allowLoopback: allowLoopback(c.env) }), body);
     if (input.slug !== slug) {

@@ -28,7 +28,7 @@ export const keyRoutes = new Hono<AppEnv>()
     const slug = checkSlugParam(c.req.param('slug') ?? '');
     const input = validate(RelayKeyInputSchema, await readJson(c));
     const { record, key } = await c.var.store.createKey(slug, input.name);
-    c.header('Location', `/api/connections/${slug}/keys/${record.id}`);
+    // No `Location`: a single key has no GET (the list at `…/keys` is where it shows).
     return c.json({ id: record.id, name: record.name, key, createdAt: record.createdAt }, 201);
   })
   .delete('/:id', async (c) => {

@@ -21,7 +21,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     return c.body(null, 204);
   })
   .get('/', requireAdmin(), (c) => c.json({ authenticated: true, insecureAllowLoopback: allowLoopback(c.env) }))
-  .delete('/', requireAdmin(), (c) => {
-    endSession(c);
+  .delete('/', requireAdmin(), async (c) => {
+    await endSession(c);
     return c.body(null, 204);
   });

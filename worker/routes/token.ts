@@ -4,43 +4,42 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
-import { createTokenCache, requireOAuth } from '../oauth/token-cache';
-import { TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS } from '../oauth/token-client';
+import { requireOAuth, TokenCache } from '../oauth/token-cache';
+import { TOKEN_REQUEST_TIMEOUT_MS } from '../oauth/token-client';
 import { hintFor } from '../oauth/token-hints';
 import { checkSlugParam } from './connections';
 
 export const tokenRoutes = new Hono<AppEnv>()
   .post('/:slug/test', async (c) => {
     const record = requireOAuth(await c.var.store.require(checkSlugParam(c.req.param('slug'))));
-    const started = Date.now();
-    try {
-      const result = await createTokenCache(c.var.store, c.env).test(record);
-      return c.json({ ok: true, tokenType: result.tokenType, expiresIn: result.expiresIn, scope: result.scope, durationMs: result.durationMs });
-    } catch (err) {
-      if (!(err instanceof TokenEndpointError)) throw err;
-      const { failure } = err;
-      return c.json({
-        ok: false,
-        status: failure.status ?? null,
-        // The server's OAuth error when it sent one, else this service's reason (kebab-case).
-        error: failure.error ?? failure.reason,
-        errorDescription: failure.errorDescription ?? err.detail ?? null,
-        hint: hintFor(failure, {
-          clientAuth: record.auth.clientAuth,
-          scope: record.auth.scope,
-          tokenParams: record.auth.tokenParams,
-          timeoutMs: TOKEN_REQUEST_TIMEOUT_MS,
-        }),
-        durationMs: Date.now() - started,
-      });
+    const outcome = await new TokenCache(c.var.store, c.env).test(record);
+    if (outcome.ok) {
+      const { tokenType, expiresIn, scope, durationMs } = outcome;
+      return c.json({ ok: true, tokenType, expiresIn, scope, durationMs });
     }
+    const { error, durationMs } = outcome;
+    const { failure } = error;
+    return c.json({
+      ok: false,
+      status: failure.status ?? null,
+      // The server's OAuth error when it sent one, else this service's reason (kebab-case).
+      error: failure.error ?? failure.reason,
+      errorDescription: failure.errorDescription ?? error.detail ?? null,
+      hint: hintFor(failure, {
+        clientAuth: record.auth.clientAuth,
+        scope: record.auth.scope,
+        tokenParams: record.auth.tokenParams,
+        timeoutMs: TOKEN_REQUEST_TIMEOUT_MS,
+      }),
+      durationMs,
+    });
   })
   .get('/:slug/token', async (c) => {
     const record = requireOAuth(await c.var.store.require(checkSlugParam(c.req.param('slug'))));
-    return c.json(await createTokenCache(c.var.store, c.env).status(record));
+    return c.json(await new TokenCache(c.var.store, c.env).status(record));
   })
   .delete('/:slug/token', async (c) => {
     const record = requireOAuth(await c.var.store.require(checkSlugParam(c.req.param('slug'))));
-    await createTokenCache(c.var.store, c.env).purge(record.slug);
+    await new TokenCache(c.var.store, c.env).purge(record.slug);
     return c.body(null, 204);
   });
