@@ -289,4 +289,30 @@ describe('connection form: editing', () => {
     expect(errorOf('Token')).toContain('Token is required');
     expect(api.calls('PUT /api/connections/acme-crm')).toHaveLength(0);
   });
+
+  it('asks for the secret again when the Token URL moves to another host, and sends nothing until it is typed', async () => {
+    const { api } = await openSettings(OAUTH_VIEW, {
+      'PUT /api/connections/acme-crm': () => json(200, OAUTH_VIEW),
+    });
+    type('Token URL', 'https://attacker.example/token');
+    expect(input('Client Secret').placeholder).toBe('');
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(errorOf('Client Secret')).toContain("the Token URL's host changed");
+    expect(api.calls('PUT /api/connections/acme-crm')).toHaveLength(0);
+    type('Client Secret', 'typed-again');
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(api.calls('PUT /api/connections/acme-crm')).toHaveLength(1));
+    expect((api.calls('PUT /api/connections/acme-crm')[0]!.body as Record<string, any>).auth.clientSecret).toBe('typed-again');
+  });
+
+  it('keeps the stored secret when only the Base URL path changes', async () => {
+    const { api } = await openSettings(OAUTH_VIEW, {
+      'PUT /api/connections/acme-crm': () => json(200, OAUTH_VIEW),
+    });
+    type('Base URL', `${new URL(OAUTH_VIEW.baseUrl).origin}/v3`);
+    expect(input('Client Secret').placeholder).toBe(STORED_SECRET_PLACEHOLDER);
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(api.calls('PUT /api/connections/acme-crm')).toHaveLength(1));
+    expect('clientSecret' in (api.calls('PUT /api/connections/acme-crm')[0]!.body as Record<string, any>).auth).toBe(false);
+  });
 });

@@ -115,11 +115,42 @@ export function stateFromView(view?: ConnectionView): FormState {
   return state;
 }
 
+/** The form field that holds each method's secret. */
+export const SECRET_KEYS: Record<AuthMethod, 'clientSecret' | 'bearerToken' | 'password' | 'apiKeyValue' | undefined> = {
+  oauth2_client_credentials: 'clientSecret',
+  bearer: 'bearerToken',
+  basic: 'password',
+  api_key: 'apiKeyValue',
+  none: undefined,
+};
+
 /** True when the stored connection has a secret for `method` (so leaving it empty keeps it). */
 export function hasStoredSecret(view: ConnectionView | undefined, method: AuthMethod): boolean {
   const field = SECRET_FIELD[method];
   if (!view || !field || view.auth.method !== method) return false;
   return (view.auth as unknown as Record<string, unknown>)[`${field}Set`] === true;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url.trim()).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why the stored secret cannot be kept with the form's URLs, or undefined when it can. The server
+ * never sends a stored secret to a new host: a changed Base URL (or, for OAuth, Token URL) host
+ * needs the secret typed again.
+ */
+export function secretReentryReason(view: ConnectionView | undefined, state: FormState): string | undefined {
+  if (!view || !hasStoredSecret(view, state.method)) return undefined;
+  if (originOf(state.baseUrl) !== originOf(view.baseUrl)) return "the Base URL's host changed";
+  if (view.auth.method === 'oauth2_client_credentials' && originOf(state.tokenUrl) !== originOf(view.auth.tokenUrl)) {
+    return "the Token URL's host changed";
+  }
+  return undefined;
 }
 
 const lines = (text: string) =>

@@ -16,6 +16,7 @@ import {
   DEFAULT_TOKEN_LIFETIME_SECONDS,
   fieldErrors,
   RELAY_METHODS,
+  SECRET_FIELD,
   slugify,
 } from '../../worker/connections/schema';
 import { ApiProblemError } from '../api/client';
@@ -27,6 +28,8 @@ import {
   fieldId,
   type FormState,
   hasStoredSecret,
+  SECRET_KEYS,
+  secretReentryReason,
   placeErrors,
   stateFromView,
   type TokenParamRow,
@@ -88,9 +91,17 @@ export function ConnectionForm(props: ConnectionFormProps) {
   const visible = createMemo(() => visibleFields(method()));
   const input = createMemo(() => buildInput(state(), props.view));
   const schema = createMemo(() => ConnectionInputSchema({ mode: editing() ? 'replace' : 'create', allowLoopback: session.allowLoopback() }));
+  const reentry = createMemo(() => secretReentryReason(props.view, state()));
   const clientIssues = createMemo(() => {
     const result = v.safeParse(schema(), input());
-    return placeErrors(result.success ? {} : fieldErrors(result.issues), visible());
+    const errors = result.success ? {} : fieldErrors(result.issues);
+    const secretField = SECRET_FIELD[method()];
+    const secretKey = SECRET_KEYS[method()];
+    const reason = reentry();
+    if (reason && secretField && secretKey && !state()[secretKey]) {
+      errors[`auth.${secretField}`] = [`Enter it again: ${reason}`];
+    }
+    return placeErrors(errors, visible());
   });
   const clientErrors = () => clientIssues().byField;
   const placedServerErrors = createMemo(() => placeErrors(serverErrors(), visible()));
@@ -143,7 +154,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
     setSaved(false);
     setProblem(undefined);
     const result = v.safeParse(schema(), input());
-    if (!result.success) {
+    if (!result.success || Object.keys(clientIssues().byField).length > 0) {
       if (!focusFirstInvalid()) alert?.focus();
       return;
     }
@@ -164,8 +175,13 @@ export function ConnectionForm(props: ConnectionFormProps) {
     }
   };
 
-  const secretHelp = (secretMethod: AuthMethod, fresh: string) =>
-    hasStoredSecret(props.view, secretMethod) ? 'A value is stored. Leave this empty to keep it, or enter a new value to replace it.' : fresh;
+  /** A stored secret that leaving the field empty keeps (not when a host changed). */
+  const keepsStored = (secretMethod: AuthMethod) => hasStoredSecret(props.view, secretMethod) && !reentry();
+  const secretHelp = (secretMethod: AuthMethod, fresh: string) => {
+    const reason = hasStoredSecret(props.view, secretMethod) ? reentry() : undefined;
+    if (reason) return `A value is stored, but ${reason}: enter it again so it is not sent to a new host.`;
+    return keepsStored(secretMethod) ? 'A value is stored. Leave this empty to keep it, or enter a new value to replace it.' : fresh;
+  };
 
   const field = (path: string, label: string, help: JSX.Element | (() => JSX.Element), control: (c: FieldControlProps) => JSX.Element) => (
     <Field id={fieldId(path)} label={label} help={help} errors={errorsAt(path)}>
@@ -189,7 +205,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
       <SecretInput
         {...c}
         value={state()[key]}
-        placeholder={hasStoredSecret(props.view, secretMethod) ? STORED_SECRET_PLACEHOLDER : undefined}
+        placeholder={keepsStored(secretMethod) ? STORED_SECRET_PLACEHOLDER : undefined}
         autocomplete="new-password"
         onInput={setText(key, path)}
         onBlur={() => touch(path)}
