@@ -1,0 +1,135 @@
+// Child process of the benchmark: the two Workers under test, each in its own Miniflare (one
+// workerd each), configured alike and served straight from Miniflare's socket (no dev proxy):
+// - bare: a passthrough Worker that forwards `/relay/<slug>/<path>` to `<upstream>/api/<path>`
+//   with no key check, no KV and no token: the limit of the platform for the relay's job;
+// - product: the built Worker (dist/edge_api_connector/index.js) with an in-memory KV namespace.
+// Spoken to over IPC: { cmd: 'start', ... } -> { bareUrl, productUrl, extraUrls, extraProductUrls };
+// { cmd: 'cpu' } -> CPU µs used so far by each Worker's workerd process, by Worker name (Linux).
+// Optional (bench/profile.js): inspector ports for bare and product (CPU profiles), extra Workers
+// (variants of the bare one, with its bindings) to weigh single steps of the relay path, and
+// extra builds of the product (e.g. patched copies) to weigh a change against the current one.
+// Miniflare 5 (wrangler's) takes the v4 options shape through convertV4MiniflareOptions.
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { serveParent } from './lib.js';
+
+/** The passthrough Worker: same URL shape as the relay, forwards method, headers and body. */
+export const BARE_WORKER = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const rest = url.pathname.split('/').slice(3).join('/');
+    return fetch(env.UPSTREAM + '/' + rest + url.search, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      redirect: 'manual',
+    });
+  },
+};
+`;
+
+/** @type {Miniflare[]} */
+const running = [];
+/** The workerd process of each Worker, by name (Linux: found in /proc as children of this process). */
+/** @type {Map<string, number>} */
+const pids = new Map();
+
+/** workerd processes whose parent is this process. */
+function workerdChildren() {
+  /** @type {number[]} */
+  const found = [];
+  let entries = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'workerd' && ppid === process.pid) found.push(Number(entry));
+    } catch {}
+  }
+  return found;
+}
+
+/**
+ * CPU time a process has used so far, in µs, over all its threads (/proc/<pid>/task/<tid>/schedstat,
+ * ns; else /proc/<pid>/stat, clock ticks of 10 ms). NaN where /proc is not there.
+ * @param {number} pid
+ */
+function cpuMicros(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    if (ns > 0) return ns / 1000;
+  } catch {}
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * @param {import('miniflare').V4MiniflareOptions} options
+ * @returns {Promise<string>} the origin it serves on
+ */
+async function start(options) {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: '127.0.0.1',
+      port: 0,
+      logRequests: false,
+      verbose: false,
+      ...options,
+    }),
+  );
+  running.push(mf);
+  const known = new Set(pids.values());
+  const url = await mf.ready;
+  const pid = workerdChildren().find((p) => !known.has(p));
+  if (pid && typeof options.name === 'string') pids.set(options.name, pid);
+  return url.origin;
+}
+
+serveParent(
+  async (msg) => {
+    if (msg.cmd === 'cpu') return Object.fromEntries([...pids].map(([name, pid]) => [name, cpuMicros(pid)]));
+    if (msg.cmd !== 'start') throw new Error(`unknown command ${msg.cmd}`);
+    const bareOptions = { modules: true, compatibilityDate: msg.compatibilityDate, bindings: { UPSTREAM: `${msg.upstreamOrigin}/api` } };
+    const bareUrl = await start({ ...(msg.bareInspectorPort ? { inspectorPort: msg.bareInspectorPort } : {}), name: 'bare', script: BARE_WORKER, ...bareOptions });
+    /** @type {Record<string, string>} */
+    const extraUrls = {};
+    for (const extra of msg.extra ?? []) extraUrls[extra.name] = await start({ name: extra.name, script: extra.script, ...bareOptions });
+    /** @param {string} name @param {string} scriptPath @param {number} [inspectorPort] */
+    const product = (name, scriptPath, inspectorPort) =>
+      start({
+        ...(inspectorPort ? { inspectorPort } : {}),
+        name,
+        scriptPath,
+        modulesRoot: dirname(scriptPath),
+        modules: true,
+        compatibilityDate: msg.compatibilityDate,
+        compatibilityFlags: msg.compatibilityFlags ?? [],
+        kvNamespaces: ['CONNECTIONS'],
+        bindings: { ADMIN_TOKEN: msg.adminToken, SECRETS_KEY: msg.secretsKey, INSECURE_ALLOW_LOOPBACK: 'true' },
+      });
+    const productUrl = await product('product', msg.scriptPath, msg.inspectorPort);
+    /** @type {Record<string, string>} */
+    const extraProductUrls = {};
+    for (const extra of msg.extraProducts ?? []) extraProductUrls[extra.name] = await product(extra.name, extra.scriptPath);
+    return { bareUrl, productUrl, extraUrls, extraProductUrls };
+  },
+  async () => {
+    await Promise.allSettled(running.map((mf) => mf.dispose()));
+  },
+);
+process.send?.({ id: 0, result: null });
