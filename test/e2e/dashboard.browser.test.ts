@@ -9,6 +9,7 @@ import { ADMIN_TOKEN, BASE_URL, launchBrowser, MOCK_ORIGIN } from './browser.ts'
 
 const CLIENT_SECRET = `cs-${randomUUID()}`;
 const STATIC_TOKEN = `st-${randomUUID()}`;
+const ACCESS_TOKEN = `at-${randomUUID()}`;
 let browser: Browser;
 let page: Page;
 /** Bodies of every /api answer the page received: none may hold a secret. */
@@ -119,6 +120,47 @@ test('creates a relay key in the dashboard and calls the API through the relay',
   assert.equal(wrongKey.status, 401);
 });
 
+test('tests an OAuth connection from the dashboard, shows the token status and purges it', async () => {
+  const ns = `e2e${randomUUID().replaceAll('-', '')}`;
+  const program = await fetch(`${MOCK_ORIGIN}/__mock/${ns}/routes`, {
+    method: 'PUT',
+    body: JSON.stringify([
+      { method: 'POST', path: '/oauth/token', responses: [{ json: { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 1800, scope: 'read' } }] },
+    ]),
+  });
+  assert.equal(program.status, 204);
+  await page.goto(`${BASE_URL}/new`);
+  await page.getByLabel('API Name').fill('Token API');
+  await page.getByLabel('Base URL').fill(`${MOCK_ORIGIN}/${ns}/api`);
+  await page.getByLabel('Client ID').fill('e2e-client');
+  await page.getByLabel('Client Secret').fill(CLIENT_SECRET);
+  await page.getByLabel('Token URL').fill(`${MOCK_ORIGIN}/${ns}/oauth/token`);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { name: 'Token API', level: 1 }).waitFor();
+
+  await page.getByRole('button', { name: 'Test connection', exact: true }).click();
+  const result = page.getByRole('region', { name: 'Test connection' });
+  await result.getByRole('heading', { name: 'Token received' }).waitFor();
+  const text = await result.innerText();
+  assert.match(text, /bearer/i);
+  assert.match(text, /read/);
+  assert.ok(!text.includes(ACCESS_TOKEN), 'the token is never shown');
+
+  const status = page.getByRole('region', { name: 'Token status' });
+  await status.getByRole('button', { name: 'Refresh' }).click();
+  await status.getByText('Yes', { exact: true }).waitFor();
+  await status.getByRole('button', { name: 'Purge cached token' }).click();
+  await status.getByText('Cached token purged', { exact: false }).waitFor();
+  await status.getByText('No', { exact: true }).waitFor();
+
+  const received = await fetch(`${MOCK_ORIGIN}/__mock/${ns}/requests`);
+  const { requests, unexpected } = (await received.json()) as { requests: RecordedRequest[]; unexpected: RecordedRequest[] };
+  assert.equal(unexpected.length, 0);
+  assert.equal(requests.length, 1, 'one token request for the test');
+  assert.match(requests[0]?.body ?? '', /grant_type=client_credentials/);
+  assert.ok(!(await page.content()).includes(ACCESS_TOKEN));
+});
+
 test('deletes a connection after confirmation', async () => {
   await page.goto(`${BASE_URL}/connections/acme-crm`);
   await page.getByRole('heading', { name: 'Acme CRM', level: 1 }).waitFor();
@@ -136,5 +178,6 @@ test('no API answer the page received holds a secret', () => {
   for (const body of apiBodies) {
     assert.ok(!body.includes(CLIENT_SECRET), 'client secret in an API answer');
     assert.ok(!body.includes(STATIC_TOKEN), 'static token in an API answer');
+    assert.ok(!body.includes(ACCESS_TOKEN), 'access token in an API answer');
   }
 });
