@@ -16,7 +16,7 @@
 // dist/edge_api_connector, relayed in the same round-robin to weigh a change before making it).
 // BENCH_WORKER_DIR=<dir> profiles another build instead of dist/.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../test/support/free-port.js';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fmt, table } from './lib.js';
@@ -86,18 +86,6 @@ const VARIANTS = {
   'bare+waitUntil': { waitUntil: true },
   'bare+all-above': { headers: true, sha256: true, timer: true, noStore: true, waitUntil: true },
 };
-
-/** @returns {Promise<number>} */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * A tiny Chrome DevTools Protocol client over the inspector's WebSocket.
