@@ -99,8 +99,11 @@ export function problemResponse(code: ProblemCode, options: AppErrorOptions = {}
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-/** Turns any thrown value into a problem response; the single exit for errors (`app.onError`). */
-export function toProblem(err: unknown, c?: Context): Response {
+/**
+ * Turns any thrown value into a problem response; the single exit for errors (`app.onError`, and
+ * the relay's `fetch` that bypasses Hono's routing). `at` names the request in the log.
+ */
+export function toProblem(err: unknown, at?: Context | Request): Response {
   if (err instanceof AppError) {
     if (err.internal !== undefined || err.status >= 500) {
       console.warn(`[${err.code}]`, describeInternal(err.internal));
@@ -112,7 +115,8 @@ export function toProblem(err: unknown, c?: Context): Response {
     const code = codeForStatus(err.status);
     return problemResponse(code, {});
   }
-  const where = c ? `${c.req.method} ${new URL(c.req.url).pathname}` : '';
+  const request = at === undefined ? undefined : at instanceof Request ? at : at.req.raw;
+  const where = request ? `${request.method} ${new URL(request.url).pathname}` : '';
   console.error('[internal-error]', where, err instanceof Error ? err.stack ?? err.message : String(err));
   return problemResponse('internal-error', { detail: 'An unexpected error occurred.' });
 }

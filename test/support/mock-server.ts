@@ -90,6 +90,13 @@ export async function startMockServer(): Promise<MockServerHandle> {
       headers['Content-Type'] ??= 'application/json';
     }
     if (res.destroyed) return;
+    if (answer.bodyDelayMs) {
+      const half = Math.floor(text.length / 2);
+      res.writeHead(answer.status ?? 200, headers).write(text.slice(0, half));
+      await new Promise((r) => setTimeout(r, answer.bodyDelayMs));
+      if (!res.destroyed) res.end(text.slice(half));
+      return;
+    }
     res.writeHead(answer.status ?? 200, headers).end(text);
   });
   server.keepAliveTimeout = 1000;

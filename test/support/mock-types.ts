@@ -8,6 +8,8 @@ export interface MockResponse {
   body?: string;
   /** Delay before the status line is written. */
   delayMs?: number;
+  /** Delay between the status line with the first half of the body and the rest of the body. */
+  bodyDelayMs?: number;
   /** Close the socket without answering. */
   destroy?: boolean;
 }

@@ -79,10 +79,15 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** Lowercase hex of each byte value. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** SHA-256 of a string, as lowercase hex. */
 export async function sha256Hex(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  let hex = '';
+  for (const byte of digest) hex += HEX_BYTES[byte]!;
+  return hex;
 }
 
 /** Compares two strings in time independent of where they differ (both are hashed first). */

@@ -413,12 +413,20 @@ export class ConnectionStore {
     relayCache.delete(slug);
   }
 
-  /** Records that a key was used, at most once a minute per isolate (KV allows one write/s/key). */
-  async touchKey(slug: string, id: string): Promise<void> {
+  /**
+   * Records that a key was used, at most once a minute per isolate (KV allows one write/s/key).
+   * The throttle is checked at once: a call that writes nothing answers `undefined`, not a promise,
+   * so the relay's hot path makes none (and no `waitUntil`).
+   */
+  touchKey(slug: string, id: string): Promise<void> | undefined {
     const name = `${KEY_USED_PREFIX}${slug}:${id}`;
     const now = Date.now();
-    if ((keyUsedWrites.get(name) ?? 0) + KEY_USED_WRITE_INTERVAL_MS > now) return;
+    if ((keyUsedWrites.get(name) ?? 0) + KEY_USED_WRITE_INTERVAL_MS > now) return undefined;
     keyUsedWrites.set(name, now);
+    return this.writeKeyUsed(name, now);
+  }
+
+  private async writeKeyUsed(name: string, now: number): Promise<void> {
     await this.kv.put(name, new Date(now).toISOString(), { expirationTtl: KEY_USED_TTL_SECONDS });
   }
 

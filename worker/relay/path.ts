@@ -105,27 +105,51 @@ export function assertSafeTail(tail: string, query: string): void {
   }
 }
 
+/** A base URL parsed once: what `buildUpstreamUrl` checks every joined URL against. */
+export interface UpstreamBase {
+  /** The base URL as stored. */
+  href: string;
+  /** Its trailing slashes cut, ready for a tail to be appended. */
+  joinPrefix: string;
+  origin: string;
+  pathname: string;
+  /** `pathname` without trailing slashes. */
+  basePath: string;
+}
+
+/** Parses a base URL for `buildUpstreamUrl` (throws on a URL that does not parse, as `new URL` does). */
+export function parseUpstreamBase(baseUrl: string): UpstreamBase {
+  const base = new URL(baseUrl);
+  return {
+    href: baseUrl,
+    joinPrefix: baseUrl.replace(/\/+$/, ''),
+    origin: base.origin,
+    pathname: base.pathname,
+    basePath: base.pathname.replace(/\/+$/, ''),
+  };
+}
+
 /**
  * The upstream URL for a relayed request: `baseUrl` + `tail` + `query` by concatenation, after
- * `assertSafeTail`, checked to keep the base URL's origin and to sit at or under its path.
+ * `assertSafeTail`, checked to keep the base URL's origin and to sit at or under its path. The base
+ * may be given parsed (`parseUpstreamBase`), so that the relay parses a stored one only once.
  */
-export function buildUpstreamUrl(baseUrl: string, tail: string, query: string): URL {
+export function buildUpstreamUrl(baseUrl: string | UpstreamBase, tail: string, query: string): URL {
   assertSafeTail(tail, query);
-  const base = new URL(baseUrl);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const joined = tail === '' ? baseUrl : baseUrl.replace(/\/+$/, '') + tail;
+  const base = typeof baseUrl === 'string' ? parseUpstreamBase(baseUrl) : baseUrl;
+  const joined = tail === '' ? base.href : base.joinPrefix + tail;
   let url: URL;
   try {
     url = new URL(joined + query);
   } catch {
     throw unsafe('The path does not form a valid URL.');
   }
-  const expectedPath = tail === '' ? base.pathname : basePath + tail;
+  const expectedPath = tail === '' ? base.pathname : base.basePath + tail;
   // Equality (not just a prefix) proves the parser normalised nothing away.
   if (url.origin !== base.origin || url.pathname !== expectedPath || url.username !== '' || url.password !== '' || url.hash !== '') {
     throw unsafe('The path would leave the connection base URL.');
   }
-  if (url.pathname !== base.pathname && !url.pathname.startsWith(`${basePath}/`)) {
+  if (url.pathname !== base.pathname && !url.pathname.startsWith(`${base.basePath}/`)) {
     throw unsafe('The path would leave the connection base URL.');
   }
   return url;

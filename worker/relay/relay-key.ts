@@ -1,8 +1,20 @@
 /**
- * Caller authentication for the relay: `Authorization: Bearer <relay key>`, hashed once with
- * SHA-256 and compared in constant time with every key hash of the connection.
+ * Caller authentication for the relay: `Authorization: Bearer <relay key>`, hashed with SHA-256
+ * and compared in constant time with every key hash of the connection.
+ *
+ * A key that matched is remembered with the relay entry (record and keys) it matched in, for as
+ * long as the store serves that very entry object: its next calls skip the hash. The store
+ * replaces the entry when it reads KV again (every `RELAY_RECORD_CACHE_MS`) and drops it on any
+ * write in this isolate (a revoked key, a deleted or edited connection), and with it everything
+ * remembered: a key revoked here stops at once, one revoked elsewhere as soon as the entry is
+ * read again, exactly as without the memo. A key of another connection never finds a memo of
+ * that connection's entry, and a key that did not match is never remembered (it is hashed and
+ * compared each time). The memo holds keys in this isolate's memory only, is never logged, and is
+ * bounded per entry; a lookup is a hash-table hit on the exact key, which tells a wrong key
+ * nothing by its timing.
  */
-import type { RelayKeyRecord } from '../connections/store';
+import { sha256Hex } from '../connections/seal';
+import type { RelayEntry, RelayKeyRecord } from '../connections/store';
 import { RELAY_KEY_PREFIX } from '../connections/store';
 import { AppError } from '../errors';
 import { bearerCredential } from '../http';
@@ -36,6 +48,35 @@ export function matchRelayKey(keys: readonly RelayKeyRecord[], hash: string): Re
   for (const key of keys) {
     const stored = encoder.encode(key.hash);
     if (stored.byteLength === presented.byteLength && crypto.subtle.timingSafeEqual(stored, presented)) found ??= key;
+  }
+  return found;
+}
+
+/** Keys that matched, per relay entry object (see the module header). */
+const matchedKeys = new WeakMap<RelayEntry, Map<string, RelayKeyRecord>>();
+/** Bound per entry (a connection has at most 50 keys); past it the memo of that entry starts over. */
+const MATCHED_KEYS_PER_ENTRY_MAX = 64;
+
+/** The key record a presented key matched in this very entry before, if it did (no hashing). */
+export function rememberedRelayKey(entry: RelayEntry | null, key: string): RelayKeyRecord | undefined {
+  return entry ? matchedKeys.get(entry)?.get(key) : undefined;
+}
+
+/**
+ * The key record of `entry` that the presented `key` opens, or `undefined` (also for no entry:
+ * an unknown slug costs the same hash as a wrong key). A match is remembered for this entry.
+ */
+export async function checkRelayKey(entry: RelayEntry | null, key: string): Promise<RelayKeyRecord | undefined> {
+  const hash = await sha256Hex(key);
+  if (!entry) return undefined;
+  const found = matchRelayKey(entry.keys, hash);
+  if (found) {
+    const memo = matchedKeys.get(entry);
+    if (!memo) matchedKeys.set(entry, new Map([[key, found]]));
+    else {
+      if (memo.size >= MATCHED_KEYS_PER_ENTRY_MAX) memo.clear();
+      memo.set(key, found);
+    }
   }
   return found;
 }

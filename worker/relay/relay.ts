@@ -7,8 +7,10 @@
  * request forwarded.
  *
  * Hot path cost: one isolate-cached read of the record and its keys (a KV get and a KV list when
- * cold; an unknown slug is cached as such too), one SHA-256 of the presented key, no KV write but a
- * throttled "last used" note after the answer, and static secrets opened once per isolate.
+ * cold; an unknown slug is cached as such too), one SHA-256 of the presented key per cached entry
+ * (a key that matched is remembered with the entry, see `relay-key.ts`), the Base URL parsed and
+ * checked once per cached record, no KV write but a throttled "last used" note after the answer,
+ * and static secrets opened once per isolate.
  *
  * What an unauthenticated caller can learn: nothing about a slug from a request without a key
  * (other than a preflight, it costs no KV read at all) or with a wrong one (the same 401 for an
@@ -19,13 +21,12 @@
  * isolate every `RELAY_RECORD_CACHE_MS` (the store caches absence too).
  */
 import { DEFAULT_RELAY_TIMEOUT_MS, urlProblem } from '../connections/schema';
-import { sha256Hex } from '../connections/seal';
 import type { ConnectionStore, StoredConnection } from '../connections/store';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-provider';
 import { credentialFor } from './credentials';
 import { forward, type ForwardOptions } from './forward';
-import { buildUpstreamUrl, splitRelayUrl } from './path';
+import { buildUpstreamUrl, parseUpstreamBase, splitRelayUrl, type UpstreamBase } from './path';
 import {
   applyCors,
   assertMethodAllowed,
@@ -37,12 +38,12 @@ import {
   preflightResponse,
   varyOnOrigin,
 } from './policy';
-import { matchRelayKey, presentedRelayKey, relayUnauthorized } from './relay-key';
+import { checkRelayKey, presentedRelayKey, relayUnauthorized, rememberedRelayKey } from './relay-key';
 
 /** What the relay needs from the Worker around it. */
 export interface RelayDeps {
   store: Pick<ConnectionStore, 'getForRelay' | 'touchKey' | 'openSecret'>;
-  /** The `INSECURE_ALLOW_LOOPBACK` var: stored Base URLs are checked against it again on every call. */
+  /** The `INSECURE_ALLOW_LOOPBACK` var: stored Base URLs are checked against it again (once per cached record). */
   allowLoopback: boolean;
   /** Creates the token provider (only OAuth connections need one). */
   tokenProvider(): TokenProvider;
@@ -60,24 +61,29 @@ function withCorsHeaders(err: unknown, origin: string): unknown {
 /** Answers one relay request. Throws `AppError`s for the relay's own failures. */
 export async function relay(request: Request, deps: RelayDeps): Promise<Response> {
   const parts = splitRelayUrl(request.url);
-  const origin = request.headers.get('Origin');
+  const headers = request.headers;
+  const origin = headers.get('Origin');
 
   if (parts.slug !== null && origin !== null && isPreflight(request)) {
     const entry = await deps.store.getForRelay(parts.slug);
     if (entry && isOriginAllowed(origin, entry.record.relay)) return preflightResponse(request, origin, entry.record.relay);
   }
 
-  const key = presentedRelayKey(request.headers.get('Authorization'));
+  const key = presentedRelayKey(headers.get('Authorization'));
   if (key === null) throw relayUnauthorized();
-  const [hash, entry] = await Promise.all([sha256Hex(key), parts.slug === null ? null : deps.store.getForRelay(parts.slug)]);
-  const matched = entry ? matchRelayKey(entry.keys, hash) : undefined;
+  const entry = parts.slug === null ? null : await deps.store.getForRelay(parts.slug);
+  const matched = rememberedRelayKey(entry, key) ?? (await checkRelayKey(entry, key));
   if (!entry || !matched) throw relayUnauthorized();
   const { record } = entry;
-  deps.waitUntil(
-    deps.store.touchKey(record.slug, matched.id).catch((err: unknown) => {
-      console.warn('[relay] could not record key use', record.slug, matched.id, err instanceof Error ? err.message : 'error');
-    }),
-  );
+  // Throttled: most calls write nothing and get no promise to keep alive.
+  const touched = deps.store.touchKey(record.slug, matched.id);
+  if (touched) {
+    deps.waitUntil(
+      touched.catch((err: unknown) => {
+        console.warn('[relay] could not record key use', record.slug, matched.id, err instanceof Error ? err.message : 'error');
+      }),
+    );
+  }
 
   const cors = corsOriginFor(origin, () => new URL(request.url).origin, record.relay);
   try {
@@ -89,16 +95,34 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
   }
 }
 
+/** The Base URL of a record, checked against this deployment and parsed: once per record object. */
+interface CheckedBase {
+  allowLoopback: boolean;
+  refusal: string | undefined;
+  base: UpstreamBase | undefined;
+}
+const checkedBases = new WeakMap<StoredConnection, CheckedBase>();
+
+function checkedBaseOf(record: StoredConnection, allowLoopback: boolean): CheckedBase {
+  let checked = checkedBases.get(record);
+  if (checked === undefined || checked.allowLoopback !== allowLoopback) {
+    // Stored records are read with loopback allowed; what this deployment allows decides here.
+    const refusal = urlProblem(record.baseUrl, { allowLoopback, allowQuery: false });
+    checked = { allowLoopback, refusal, base: refusal === undefined ? parseUpstreamBase(record.baseUrl) : undefined };
+    checkedBases.set(record, checked);
+  }
+  return checked;
+}
+
 async function send(request: Request, record: StoredConnection, tail: string, query: string, deps: RelayDeps): Promise<Response> {
-  // Stored records are read with loopback allowed; what this deployment allows decides here.
-  const refusal = urlProblem(record.baseUrl, { allowLoopback: deps.allowLoopback, allowQuery: false });
-  if (refusal) {
+  const { refusal, base } = checkedBaseOf(record, deps.allowLoopback);
+  if (refusal !== undefined || base === undefined) {
     throw new AppError('misconfigured', {
       detail: 'The Base URL of this connection is not allowed in this deployment.',
       internal: `${record.slug}: ${refusal}`,
     });
   }
-  const upstream = buildUpstreamUrl(record.baseUrl, tail, query);
+  const upstream = buildUpstreamUrl(base, tail, query);
   assertMethodAllowed(request.method, record.relay);
   assertPathAllowed(tail, record.relay);
   const credential = await credentialFor(record, { openSecret: (r) => deps.store.openSecret(r), tokenProvider: deps.tokenProvider });
