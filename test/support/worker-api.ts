@@ -1,6 +1,6 @@
 /** Helpers for worker tests: requests through the real Worker, log capture, raw KV access. */
 import { env, exports } from 'cloudflare:workers';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { TEST_ADMIN_TOKEN } from './constants';
 
 export const ORIGIN = 'http://127.0.0.1:8787';
@@ -54,4 +54,31 @@ export function oauthInput(overrides: Record<string, any> = {}, auth: Record<str
     },
     ...overrides,
   };
+}
+
+let connectionCounter = 0;
+
+/**
+ * Creates a bearer-token connection to `baseUrl` (optionally with a relay policy) and a relay key
+ * for it, through the admin API.
+ */
+export async function relayConnection(
+  baseUrl: string,
+  relay?: Record<string, unknown>,
+  options: { slugPrefix?: string; token?: string } = {},
+): Promise<{ slug: string; key: string }> {
+  const slug = `${options.slugPrefix ?? 'rel'}-${Date.now().toString(36)}-${connectionCounter++}`;
+  const created = await admin('/api/connections', {
+    method: 'POST',
+    json: { name: 'Relay test', slug, baseUrl, auth: { method: 'bearer', token: options.token ?? 'upstream-token' }, ...(relay ? { relay } : {}) },
+  });
+  expect(created.status, await created.clone().text()).toBe(201);
+  return { slug, key: await newRelayKey(slug) };
+}
+
+/** Creates a relay key for `slug` and returns the key, shown this once. */
+export async function newRelayKey(slug: string): Promise<string> {
+  const res = await admin(`/api/connections/${slug}/keys`, { method: 'POST', json: { name: 'k' } });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { key: string }).key;
 }

@@ -14,25 +14,10 @@ import { ConnectionStore, RELAY_RECORD_CACHE_MS, type RelayEntry, type StoredCon
 import { relay, type RelayDeps } from '../../worker/relay/relay';
 import { isRelayUrl } from '../../worker/routes/relay';
 import { Mock } from '../support/worker-mock';
-import { admin, call, captureLogs, ORIGIN } from '../support/worker-api';
+import { admin, call, captureLogs, ORIGIN, newRelayKey, relayConnection } from '../support/worker-api';
 
-let counter = 0;
-
-async function connect(baseUrl: string, relayPolicy?: Record<string, unknown>): Promise<{ slug: string; key: string }> {
-  const slug = `hot-${Date.now().toString(36)}-${counter++}`;
-  const created = await admin('/api/connections', {
-    method: 'POST',
-    json: { name: 'Hot path', slug, baseUrl, auth: { method: 'bearer', token: 'hot-upstream-token' }, ...(relayPolicy ? { relay: relayPolicy } : {}) },
-  });
-  expect(created.status, await created.clone().text()).toBe(201);
-  return { slug, key: await newKey(slug) };
-}
-
-async function newKey(slug: string): Promise<string> {
-  const res = await admin(`/api/connections/${slug}/keys`, { method: 'POST', json: { name: 'k' } });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { key: string }).key;
-}
+const connect = (baseUrl: string, relay?: Record<string, unknown>) => relayConnection(baseUrl, relay, { slugPrefix: 'hot', token: 'hot-upstream-token' });
+const newKey = newRelayKey;
 
 async function keyIds(slug: string): Promise<string[]> {
   const res = await admin(`/api/connections/${slug}/keys`);
@@ -164,7 +149,7 @@ describe('relay checks remembered per cached record', () => {
 describe('relay key use notes', () => {
   it('answers no promise for a use within the throttle window, and writes the first use', async () => {
     const store = new ConnectionStore(env.CONNECTIONS, Sealer.fromSecretsKey(env.SECRETS_KEY));
-    const slug = `touch-${Date.now().toString(36)}-${counter++}`;
+    const slug = `touch-${crypto.randomUUID()}`;
     const first = store.touchKey(slug, 'k1');
     expect(first).toBeInstanceOf(Promise);
     await first;

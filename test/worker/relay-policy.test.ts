@@ -9,26 +9,11 @@ import { RELAY_RECORD_CACHE_MS, type RelayEntry, type StoredConnection } from '.
 import { TokenEndpointError } from '../../worker/oauth/token-client';
 import { relay } from '../../worker/relay/relay';
 import { Mock } from '../support/worker-mock';
-import { admin, call, captureLogs, ORIGIN } from '../support/worker-api';
+import { admin, call, captureLogs, ORIGIN, newRelayKey, relayConnection } from '../support/worker-api';
 import { countingKv } from '../support/worker-oauth';
 
-let counter = 0;
-
-async function connect(baseUrl: string, relay?: Record<string, unknown>): Promise<{ slug: string; key: string }> {
-  const slug = `pol-${Date.now().toString(36)}-${counter++}`;
-  const created = await admin('/api/connections', {
-    method: 'POST',
-    json: { name: 'Policy test', slug, baseUrl, auth: { method: 'bearer', token: 'policy-upstream-token' }, ...(relay ? { relay } : {}) },
-  });
-  expect(created.status, await created.clone().text()).toBe(201);
-  return { slug, key: await newKey(slug) };
-}
-
-async function newKey(slug: string): Promise<string> {
-  const res = await admin(`/api/connections/${slug}/keys`, { method: 'POST', json: { name: 'k' } });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { key: string }).key;
-}
+const connect = (baseUrl: string, relay?: Record<string, unknown>) => relayConnection(baseUrl, relay, { slugPrefix: 'pol', token: 'policy-upstream-token' });
+const newKey = newRelayKey;
 
 function relayCall(path: string, key: string | null, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
