@@ -1,4 +1,4 @@
-// `node bench/profile.js`: where the relay's time goes, to act on a missed throughput target.
+// `npm run bench:profile` (bench/profile.js): where the relay's time goes, to act on a missed throughput target.
 // Not part of `npm run bench`; reuses its servers (bench/stack.js), on 127.0.0.1 only.
 //
 // 1. Steps weighed one by one: variants of the bare passthrough Worker that each add one step of

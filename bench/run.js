@@ -451,7 +451,7 @@ ${targetTable}
   relay p50 within ${TARGETS.p50DiffMs} ms of bare (judged both at ${s.connections} callers and with 1 caller); dashboard JS
   <= ${TARGETS.dashboardGzipKB} kB gzip; Worker upload <= ${TARGETS.workerUploadKiB} KiB. Ratio and latency targets are judged on the median
   of the rounds, token targets on every round.
-- \`node bench/profile.js\` shows where the relay's time goes (steps of the relay path added one
+- \`npm run bench:profile\` shows where the relay's time goes (steps of the relay path added one
   by one to the bare Worker, and CPU profiles of both through workerd's inspector).
 ${findings ? `\n${findings}\n` : ''}`;
   return { tables, markdown };
