@@ -6,8 +6,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './app-env';
 import { requireAdmin } from './auth/admin';
-import { ConnectionStore } from './connections/store';
-import { Sealer } from './connections/seal';
+import { storeFor } from './connections/store';
 import { AppError, problemResponse, toProblem } from './errors';
 import { API_BODY_LIMIT_BYTES } from './http';
 import { connectionRoutes } from './routes/connections';
@@ -45,7 +44,7 @@ const api = new Hono<AppEnv>()
   .route('/session', sessionRoutes)
   .use(requireAdmin())
   .use(async (c, next) => {
-    c.set('store', new ConnectionStore(c.env.CONNECTIONS, Sealer.fromSecretsKey(c.env.SECRETS_KEY)));
+    c.set('store', storeFor(c.env));
     await next();
   })
   .route('/connections', connectionRoutes)

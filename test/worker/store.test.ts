@@ -53,20 +53,6 @@ describe('connection records read back', () => {
     expect(logs.text()).toContain('relay.allowedPaths.0');
     expect(logs.text()).not.toContain('stored-value-77');
   });
-
-  it('reads a version 1 record (relay keys inside) as version 2, without its keys', async () => {
-    const slug = uniqueSlug('legacy');
-    const current = await validRecord();
-    const { id: _id, ...rest } = current;
-    await env.CONNECTIONS.put(`conn:${slug}`, JSON.stringify({ ...rest, v: 1, slug, auth: { method: 'none' }, keys: [{ id: 'old', name: 'old', hash: 'a'.repeat(64), createdAt: rest.createdAt }] }));
-    const record = (await store().get(slug))!;
-    expect(record).toMatchObject({ v: 2, slug, id: expect.any(String) });
-    expect(record).not.toHaveProperty('keys');
-    expect(logs.text()).toContain(`conn:${slug}`);
-    const res = await admin(`/api/connections/${slug}`, { method: 'PUT', json: { name: 'Now v2', slug, baseUrl: rest.baseUrl, auth: { method: 'none' } } });
-    expect(res.status).toBe(200);
-    expect(((await env.CONNECTIONS.get(`conn:${slug}`, 'json')) as { v: number }).v).toBe(2);
-  });
 });
 
 /** A stored record as the store writes it today. */

@@ -147,17 +147,6 @@ const StoredConnectionSchema = v.strictObject({
   updatedAt: v.string(),
 });
 
-/**
- * Version 1 kept relay keys inside the record. Read as version 2; those keys are not carried over
- * (each record that had any is logged once), so they stop working: create new ones.
- */
-const StoredConnectionV1Schema = v.strictObject({
-  ...StoredConnectionSchema.entries,
-  v: v.literal(1),
-  id: v.optional(v.string()),
-  keys: v.array(v.unknown()),
-});
-
 /** A connection as stored: the secret field of `auth`, when set, holds a sealed value. */
 export type StoredConnection = v.InferOutput<typeof StoredConnectionSchema>;
 export type RelayKeyRecord = v.InferOutput<typeof RelayKeyRecordSchema>;
@@ -535,8 +524,6 @@ export class ConnectionStore {
     if (raw === null) return null;
     const parsed = v.safeParse(StoredConnectionSchema, raw);
     if (parsed.success) return parsed.output;
-    const legacy = v.safeParse(StoredConnectionV1Schema, raw);
-    if (legacy.success) return fromVersion1(key, legacy.output);
     throw new AppError('internal-error', { internal: `Stored record ${key} failed validation at ${issuePaths(parsed.issues)}` });
   }
 
@@ -551,16 +538,17 @@ function toKeyRecord(entry: RelayKeyEntry): RelayKeyRecord {
   return { id: entry.id, name: entry.name, hash: entry.hash, createdAt: entry.createdAt };
 }
 
-const legacyWarned = new Set<string>();
+/** Stores by env object: the runtime passes the same one to every request of an isolate. */
+const stores = new WeakMap<Env, ConnectionStore>();
 
-function fromVersion1(key: string, legacy: v.InferOutput<typeof StoredConnectionV1Schema>): StoredConnection {
-  const { keys, v: _version, id, ...rest } = legacy;
-  if (keys.length > 0 && !legacyWarned.has(key)) {
-    legacyWarned.add(key);
-    console.warn('[store] a version 1 record kept its relay keys inside; they are not carried over, create new ones:', key);
+/** The store for this env, made once per env object. */
+export function storeFor(env: Env): ConnectionStore {
+  let store = stores.get(env);
+  if (store === undefined) {
+    store = new ConnectionStore(env.CONNECTIONS, Sealer.fromSecretsKey(env.SECRETS_KEY));
+    stores.set(env, store);
   }
-  // A stable id for the record until it is written as version 2 (then stored as it is).
-  return { ...rest, v: RECORD_VERSION, id: id ?? `v1-${legacy.createdAt}` };
+  return store;
 }
 
 /** The API's view of a stored connection: no secret values, `<field>Set` flags instead. */

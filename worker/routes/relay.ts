@@ -7,8 +7,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { allowLoopback } from '../app-env';
-import { Sealer } from '../connections/seal';
-import { ConnectionStore } from '../connections/store';
+import { storeFor } from '../connections/store';
 import { toProblem } from '../errors';
 import { createTokenProvider } from '../oauth/token-provider';
 import { RELAY_PATH_PREFIX } from '../relay/path';
@@ -16,18 +15,6 @@ import { relay } from '../relay/relay';
 
 /** The upstream `fetch`: a wrapper, as workerd refuses a `fetch` called with another `this`. */
 const upstreamFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
-
-/** The relay's store for this env: made once per env object (the runtime passes the same one each call). */
-const stores = new WeakMap<Env, ConnectionStore>();
-
-function storeFor(env: Env): ConnectionStore {
-  let store = stores.get(env);
-  if (store === undefined) {
-    store = new ConnectionStore(env.CONNECTIONS, Sealer.fromSecretsKey(env.SECRETS_KEY));
-    stores.set(env, store);
-  }
-  return store;
-}
 
 /** Answers one relay request; throws the relay's own failures (`AppError`s). */
 function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): Promise<Response> {
