@@ -42,7 +42,7 @@ export interface FormState {
 }
 
 /** Error paths of the fields each method shows, in form order. */
-export const METHOD_FIELDS: Record<AuthMethod, string[]> = {
+const METHOD_FIELDS: Record<AuthMethod, string[]> = {
   oauth2_client_credentials: [
     'auth.clientId',
     'auth.clientSecret',

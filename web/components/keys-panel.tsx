@@ -4,6 +4,7 @@
  */
 import { createAsync, revalidate, useAction } from '@solidjs/router';
 import { createSignal, ErrorBoundary, For, Show, Suspense } from 'solid-js';
+import { KEY_NAME_MAX_LENGTH } from '../../worker/connections/schema';
 import type { NewRelayKey } from '../api/client';
 import { createKey, getKeys, revokeKey } from '../data';
 import { ConfirmButton } from './confirm-button';
@@ -155,7 +156,7 @@ export function KeysPanel(props: { slug: string }) {
               id="relay-key-name"
               ref={nameInput}
               value={name()}
-              maxLength={100}
+              maxLength={KEY_NAME_MAX_LENGTH}
               autocomplete="off"
               placeholder="shop.example checkout"
               aria-describedby={nameError() ? 'relay-key-name-error' : undefined}

@@ -6,11 +6,11 @@ import { CopyButton } from './copy-button';
 /** Stands in for a real relay key in examples; the dashboard never has one after creation. */
 export const RELAY_KEY_PLACEHOLDER = 'YOUR_RELAY_KEY';
 
-export function curlExample(url: string): string {
+function curlExample(url: string): string {
   return `curl "${url}" \\\n  -H "Authorization: Bearer ${RELAY_KEY_PLACEHOLDER}"`;
 }
 
-export function fetchExample(url: string): string {
+function fetchExample(url: string): string {
   return [
     `const response = await fetch('${url}', {`,
     `  headers: { Authorization: 'Bearer ${RELAY_KEY_PLACEHOLDER}' },`,

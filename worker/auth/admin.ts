@@ -17,9 +17,9 @@ import { SessionStore } from '../connections/store';
 import { bearerCredential } from '../http';
 import type { AppEnv } from '../app-env';
 
-export const SESSION_COOKIE = 'eac_session';
-export const SESSION_TTL_SECONDS = 12 * 60 * 60;
-export const ADMIN_TOKEN_MIN_LENGTH = 16;
+const SESSION_COOKIE = 'eac_session';
+const SESSION_TTL_SECONDS = 12 * 60 * 60;
+const ADMIN_TOKEN_MIN_LENGTH = 16;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The configured admin token, or a `misconfigured` error when it is missing or weak. */

@@ -307,6 +307,19 @@ export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): Record<str
   return errors;
 }
 
+/** Longest relay key name. */
+export const KEY_NAME_MAX_LENGTH = 100;
+
+/** Body of `POST /api/connections/<slug>/keys`. */
+export const RelayKeyInputSchema = v.strictObject({
+  name: v.pipe(
+    v.string('Name must be text'),
+    v.trim(),
+    v.nonEmpty('Name is required'),
+    v.maxLength(KEY_NAME_MAX_LENGTH, `Name must be at most ${KEY_NAME_MAX_LENGTH} characters`),
+  ),
+});
+
 /** Suggests a slug from an API name: lowercase ASCII, hyphens, at most 64 characters. */
 export function slugify(name: string): string {
   return name

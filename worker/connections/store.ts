@@ -153,12 +153,12 @@ export type RelayKeyRecord = v.InferOutput<typeof RelayKeyRecordSchema>;
 type RelayKeyEntry = v.InferOutput<typeof RelayKeyEntrySchema>;
 
 /** The additional data that binds a sealed secret to its connection and field. */
-export function secretContext(slug: string, field: string): string {
+function secretContext(slug: string, field: string): string {
   return `conn|${slug}|auth.${field}`;
 }
 
 /** The secret field name of a connection's method, if it has one. */
-export function secretFieldOf(auth: { method: AuthOutput['method'] }): SecretField | undefined {
+function secretFieldOf(auth: { method: AuthOutput['method'] }): SecretField | undefined {
   return SECRET_FIELD[auth.method];
 }
 

@@ -113,7 +113,7 @@ export function withQueryParameter(url: string, name: string, value: string): st
 }
 
 /** `url` without any query parameter named `name` (form-decoded); everything else byte for byte. */
-export function withoutQueryParameter(url: string, name: string): string {
+function withoutQueryParameter(url: string, name: string): string {
   const hash = url.indexOf('#');
   const beforeHash = hash === -1 ? url : url.slice(0, hash);
   const fragment = hash === -1 ? '' : url.slice(hash);
@@ -141,7 +141,7 @@ function decodeLenient(text: string): string {
 const MAX_ENCODING_LAYERS = 3;
 
 /** True when `secret` appears in `text` as it is or under up to three layers of percent- or form-encoding. */
-export function holdsSecret(text: string, secret: string): boolean {
+function holdsSecret(text: string, secret: string): boolean {
   if (secret === '') return false;
   let layer = new Set([text]);
   for (let depth = 0; layer.size > 0; depth++) {

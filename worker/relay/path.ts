@@ -15,7 +15,7 @@ import { AppError } from '../errors';
 /** Where the relay is mounted. */
 export const RELAY_PATH_PREFIX = '/relay/';
 /** Longest relayed path tail plus query, in characters (a URL longer than this is refused). */
-export const RELAY_MAX_URL_CHARS = 8 * 1024;
+const RELAY_MAX_URL_CHARS = 8 * 1024;
 /** How many times `%25` is unwrapped to look for a double- or triple-encoded dot, slash or control character. */
 const MAX_DECODE_DEPTH = 3;
 

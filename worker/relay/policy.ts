@@ -8,7 +8,7 @@ import { AppError } from '../errors';
 import { pathHasPrefix } from './path';
 
 /** How long a browser may reuse a preflight answer (Chromium caps this at 2 hours). */
-export const CORS_MAX_AGE_SECONDS = 600;
+const CORS_MAX_AGE_SECONDS = 600;
 /** Request headers a browser caller may always send. */
 const CORS_BASE_HEADERS = ['authorization', 'content-type'];
 const MAX_REQUESTED_HEADERS = 50;

@@ -42,7 +42,7 @@ export function presentedRelayKey(authorization: string | null): string | null {
  * The key record whose hash equals `hash` (lowercase hex SHA-256 of the presented key), or
  * `undefined`. Every stored hash is compared, in constant time, whatever matched before.
  */
-export function matchRelayKey(keys: readonly RelayKeyRecord[], hash: string): RelayKeyRecord | undefined {
+function matchRelayKey(keys: readonly RelayKeyRecord[], hash: string): RelayKeyRecord | undefined {
   const presented = encoder.encode(hash);
   let found: RelayKeyRecord | undefined;
   for (const key of keys) {

@@ -1,23 +1,9 @@
 /** `/api/connections/<slug>/keys`: create, list and revoke the relay keys of a connection. */
 import { Hono } from 'hono';
-import * as v from 'valibot';
 import type { AppEnv } from '../app-env';
+import { RelayKeyInputSchema } from '../connections/schema';
 import { readJson, validate } from '../http';
 import { checkSlugParam } from './connections';
-
-/** Longest relay key name. */
-export const KEY_NAME_MAX_LENGTH = 100;
-
-/** Body of `POST /api/connections/<slug>/keys`. */
-export const RelayKeyInputSchema = v.strictObject({
-  name: v.pipe(
-    v.string('Name must be text'),
-    v.trim(),
-    v.nonEmpty('Name is required'),
-    v.maxLength(KEY_NAME_MAX_LENGTH, `Name must be at most ${KEY_NAME_MAX_LENGTH} characters`),
-  ),
-});
-export type RelayKeyInput = v.InferInput<typeof RelayKeyInputSchema>;
 
 export const keyRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
