@@ -5,7 +5,14 @@
  * network, is thrown as one `ApiProblemError` carrying the RFC 9457 problem; a 401 also tells the
  * app (through `onUnauthorized`) so that it can return to sign-in.
  */
-import type { ConnectionInput, ConnectionView } from '../../worker/connections/schema';
+import type {
+  ConnectionInput,
+  ConnectionView,
+  NewRelayKeyAnswer,
+  RelayKeyAnswer,
+  TokenStatusAnswer,
+  TokenTestAnswer,
+} from '../../worker/connections/schema';
 
 /** Field path (e.g. `auth.clientSecret`) to messages, as the API's `errors` member. */
 export type FieldErrors = Record<string, string[]>;
@@ -34,28 +41,10 @@ export interface Session {
   insecureAllowLoopback: boolean;
 }
 
-export type TestResult =
-  | { ok: true; tokenType?: string; expiresIn?: number; scope?: string; durationMs?: number }
-  | { ok: false; status?: number; error?: string; errorDescription?: string; hint?: string };
-
-export interface TokenStatus {
-  cached: boolean;
-  expiresAt?: string | null;
-  lastError?: unknown;
-  fetches?: number;
-}
-
-export interface RelayKey {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt?: string | null;
-}
-
-/** The answer to creating a relay key: the only time the key itself is seen. */
-export interface NewRelayKey extends RelayKey {
-  key: string;
-}
+export type TestResult = TokenTestAnswer;
+export type TokenStatus = TokenStatusAnswer;
+export type RelayKey = RelayKeyAnswer;
+export type NewRelayKey = NewRelayKeyAnswer;
 
 let unauthorizedHandler: (() => void) | undefined;
 

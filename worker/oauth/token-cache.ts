@@ -118,7 +118,7 @@ export type TokenTestOutcome =
 export interface TokenStatus {
   cached: boolean;
   expiresAt: string | null;
-  lastError: TokenStats['lastError'] | null;
+  lastError: NonNullable<TokenStats['lastError']> | null;
   fetches: number;
 }
 

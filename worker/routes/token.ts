@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
+import type { TokenStatusAnswer, TokenTestAnswer } from '../connections/schema';
 import { requireOAuth, TokenCache } from '../oauth/token-cache';
 import { TOKEN_REQUEST_TIMEOUT_MS } from '../oauth/token-client';
 import { hintFor } from '../oauth/token-hints';
@@ -15,7 +16,7 @@ export const tokenRoutes = new Hono<AppEnv>()
     const outcome = await new TokenCache(c.var.store, c.env).test(record);
     if (outcome.ok) {
       const { tokenType, expiresIn, scope, durationMs } = outcome;
-      return c.json({ ok: true, tokenType, expiresIn, scope, durationMs });
+      return c.json({ ok: true, tokenType, expiresIn, scope, durationMs } satisfies TokenTestAnswer);
     }
     const { error, durationMs } = outcome;
     const { failure } = error;
@@ -32,11 +33,11 @@ export const tokenRoutes = new Hono<AppEnv>()
         timeoutMs: TOKEN_REQUEST_TIMEOUT_MS,
       }),
       durationMs,
-    });
+    } satisfies TokenTestAnswer);
   })
   .get('/:slug/token', async (c) => {
     const record = requireOAuth(await c.var.store.require(checkSlugParam(c.req.param('slug'))));
-    return c.json(await new TokenCache(c.var.store, c.env).status(record));
+    return c.json((await new TokenCache(c.var.store, c.env).status(record)) satisfies TokenStatusAnswer);
   })
   .delete('/:slug/token', async (c) => {
     const record = requireOAuth(await c.var.store.require(checkSlugParam(c.req.param('slug'))));
