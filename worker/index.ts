@@ -15,18 +15,6 @@ import { isRelayUrl, relayFetch, relayRoutes } from './routes/relay';
 import { sessionRoutes } from './routes/session';
 import { tokenRoutes } from './routes/token';
 
-/** Methods each route pattern answers; anything else there is 405 with `Allow`. */
-const ALLOWED: [RegExp, string][] = [
-  [/^\/api\/health$/, 'GET, HEAD'],
-  [/^\/api\/session$/, 'GET, HEAD, POST, DELETE'],
-  [/^\/api\/connections$/, 'GET, HEAD, POST'],
-  [/^\/api\/connections\/[^/]+$/, 'GET, HEAD, PUT, DELETE'],
-  [/^\/api\/connections\/[^/]+\/test$/, 'POST'],
-  [/^\/api\/connections\/[^/]+\/token$/, 'GET, HEAD, DELETE'],
-  [/^\/api\/connections\/[^/]+\/keys$/, 'GET, HEAD, POST'],
-  [/^\/api\/connections\/[^/]+\/keys\/[^/]+$/, 'DELETE'],
-];
-
 const api = new Hono<AppEnv>()
   .use(async (c, next) => {
     await next();
@@ -64,6 +52,25 @@ export const app = new Hono<AppEnv>()
     return problemResponse('not-found', { detail: `Nothing at ${c.req.method} ${path}.` });
   })
   .onError((err, c) => toProblem(err, c));
+
+/**
+ * Methods each `/api` route answers, read from the app's own routes (middleware excluded), so a
+ * request with another method there is 405 with `Allow` rather than 404.
+ */
+const ALLOWED: [RegExp, string][] = (() => {
+  const methods = new Map<string, Set<string>>();
+  for (const { method, path } of app.routes) {
+    if (method === 'ALL' || !path.startsWith('/api/')) continue;
+    const set = methods.get(path) ?? new Set<string>();
+    set.add(method);
+    if (method === 'GET') set.add('HEAD');
+    methods.set(path, set);
+  }
+  return [...methods].map(([path, set]) => [
+    new RegExp(`^${path.replace(/\/$/, '').split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part)).join('/')}$`),
+    [...set].join(', '),
+  ]);
+})();
 
 /**
  * The Worker. Relay calls, the hot path, go to the relay before Hono routes anything (it would

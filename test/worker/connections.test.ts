@@ -463,6 +463,19 @@ describe('unknown routes and methods under /api', () => {
     expect(res.headers.get('Allow')).toContain('POST');
   });
 
+  it.each([
+    ['/api/session', 'PUT', ['DELETE', 'GET', 'HEAD', 'POST']],
+    ['/api/connections/acme-crm', 'POST', ['DELETE', 'GET', 'HEAD', 'PUT']],
+    ['/api/connections/acme-crm/test', 'GET', ['POST']],
+    ['/api/connections/acme-crm/token', 'PUT', ['DELETE', 'GET', 'HEAD']],
+    ['/api/connections/acme-crm/keys', 'DELETE', ['GET', 'HEAD', 'POST']],
+    ['/api/connections/acme-crm/keys/abc', 'GET', ['DELETE']],
+  ])('answers 405 on %s for %s, with the methods it takes in Allow', async (path, method, allowed) => {
+    const res = await admin(path, { method });
+    await expectProblem(res, 405, 'method-not-allowed');
+    expect(res.headers.get('Allow')!.split(', ').sort()).toEqual(allowed);
+  });
+
   it('never sends a stack trace for an unexpected error', async () => {
     await env.CONNECTIONS.put('conn:broken', '{"v": 1, "slug": 12}');
     const res = await admin('/api/connections/broken');
