@@ -3,25 +3,12 @@ import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { Sealer } from '../../worker/connections/seal';
 import { ConnectionStore, type StoredConnection } from '../../worker/connections/store';
+import type { OidcClient, OidcFixture } from './oidc-types';
 import { admin, oauthInput } from './worker-api';
 
-/** The oidc-provider fixture started by the global setup (mirrors `OidcFixture` in oidc-server.ts). */
-export interface OidcClientFixture {
-  clientId: string;
-  clientSecret: string;
-  clientAuth: 'client_secret_basic' | 'client_secret_post';
-  scope: string;
-}
-export interface OidcFixture {
-  issuer: string;
-  tokenUrl: string;
-  resource: string;
-  resourceScope: string;
-  tokenTtlSeconds: number;
-  resourceTokenTtlSeconds: number;
-  clients: Record<'basic' | 'post' | 'specialBasic' | 'specialPost' | 'noClientCredentials', OidcClientFixture>;
-}
+export type { OidcClient as OidcClientFixture } from './oidc-types';
 
+/** The oidc-provider fixture started by the global setup. */
 export const oidc = (env as unknown as { OIDC: OidcFixture }).OIDC;
 
 let counter = 0;
@@ -51,7 +38,7 @@ export async function replaceOAuthConnection(slug: string, auth: Record<string, 
 }
 
 /** Auth settings of a connection to one of the authorization server's clients. */
-export function oidcAuth(client: OidcClientFixture, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function oidcAuth(client: OidcClient, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     clientId: client.clientId,
     clientSecret: client.clientSecret,

@@ -3,7 +3,7 @@
  * and revoking one after a confirmation.
  */
 import { createAsync, revalidate, useAction } from '@solidjs/router';
-import { createSignal, ErrorBoundary, For, Show, Suspense } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import { KEY_NAME_MAX_LENGTH } from '../../worker/connections/schema';
 import type { NewRelayKey } from '../api/client';
 import { createKey, getKeys, revokeKey } from '../data';
@@ -11,7 +11,8 @@ import { ConfirmButton } from './confirm-button';
 import { CopyButton } from './copy-button';
 import { ProblemAlert } from './problem-alert';
 import { TimeAgo } from './time-ago';
-import { BusyButton, Loading } from './busy';
+import { BusyButton } from './busy';
+import { LoadingBoundary } from './loading-boundary';
 
 function KeyList(props: { slug: string; onError: (err: unknown) => void }) {
   const keys = createAsync(() => getKeys(props.slug));
@@ -180,25 +181,9 @@ export function KeysPanel(props: { slug: string }) {
         <ProblemAlert error={error()} />
       </Show>
 
-      <ErrorBoundary
-        fallback={(err, reset) => (
-          <ProblemAlert
-            error={err}
-            onRetry={() => {
-              void revalidate(getKeys.keyFor(props.slug));
-              reset();
-            }}
-          />
-        )}
-      >
-        <Suspense
-          fallback={
-            <Loading>Loading keys…</Loading>
-          }
-        >
-          <KeyList slug={props.slug} onError={setError} />
-        </Suspense>
-      </ErrorBoundary>
+      <LoadingBoundary loading="Loading keys…" retry={() => void revalidate(getKeys.keyFor(props.slug))}>
+        <KeyList slug={props.slug} onError={setError} />
+      </LoadingBoundary>
     </section>
   );
 }

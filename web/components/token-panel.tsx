@@ -1,10 +1,11 @@
 /** Token status of a connection (cached or not, expiry, last error, fetch count) and purging it. */
 import { createAsync, revalidate, useAction } from '@solidjs/router';
-import { createSignal, ErrorBoundary, Show, Suspense } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 import { getTokenStatus, purgeToken } from '../data';
 import { dateTime } from '../format';
 import { ProblemAlert } from './problem-alert';
-import { BusyButton, Loading } from './busy';
+import { BusyButton } from './busy';
+import { LoadingBoundary } from './loading-boundary';
 
 /** The token status's `lastError` as a line of text, whatever shape the service gives it. */
 export function describeLastError(value: unknown): string | undefined {
@@ -64,25 +65,9 @@ export function TokenPanel(props: { slug: string }) {
   return (
     <section class="card" aria-labelledby="token-title">
       <h2 id="token-title">Token status</h2>
-      <ErrorBoundary
-        fallback={(err, reset) => (
-          <ProblemAlert
-            error={err}
-            onRetry={() => {
-              void revalidate(getTokenStatus.keyFor(props.slug));
-              reset();
-            }}
-          />
-        )}
-      >
-        <Suspense
-          fallback={
-            <Loading>Loading token status…</Loading>
-          }
-        >
-          <TokenStatusFacts slug={props.slug} />
-        </Suspense>
-      </ErrorBoundary>
+      <LoadingBoundary loading="Loading token status…" retry={() => void revalidate(getTokenStatus.keyFor(props.slug))}>
+        <TokenStatusFacts slug={props.slug} />
+      </LoadingBoundary>
       <div class="actions">
         <BusyButton busy={busy()} onClick={onPurge}>Purge cached token</BusyButton>
         <button type="button" class="button button-quiet" onClick={() => void revalidate(getTokenStatus.keyFor(props.slug))}>

@@ -1,12 +1,11 @@
 /** The list of connections: loading, empty (with a call to action), error and loaded states. */
 import { A, createAsync, revalidate } from '@solidjs/router';
-import { ErrorBoundary, For, Show, Suspense } from 'solid-js';
+import { For, Show } from 'solid-js';
 import { AUTH_METHOD_LABELS } from '../../worker/connections/schema';
 import { getConnections } from '../data';
 import { headingRef, usePageTitle } from '../components/page-title';
-import { ProblemAlert } from '../components/problem-alert';
 import { TimeAgo } from '../components/time-ago';
-import { Loading } from '../components/busy';
+import { LoadingBoundary } from '../components/loading-boundary';
 
 function ConnectionTable() {
   const connections = createAsync(() => getConnections());
@@ -79,25 +78,9 @@ export function ConnectionsPage() {
           New connection
         </A>
       </div>
-      <ErrorBoundary
-        fallback={(error, reset) => (
-          <ProblemAlert
-            error={error}
-            onRetry={() => {
-              void revalidate(getConnections.key);
-              reset();
-            }}
-          />
-        )}
-      >
-        <Suspense
-          fallback={
-            <Loading>Loading connections…</Loading>
-          }
-        >
-          <ConnectionTable />
-        </Suspense>
-      </ErrorBoundary>
+      <LoadingBoundary loading="Loading connections…" retry={() => void revalidate(getConnections.key)}>
+        <ConnectionTable />
+      </LoadingBoundary>
     </>
   );
 }
