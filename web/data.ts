@@ -3,7 +3,7 @@
  * data and name the queries they make stale.
  */
 import { action, json, query, redirect, revalidate } from '@solidjs/router';
-import type { ConnectionInput } from '../worker/connections/schema';
+import type { ConnectionInput } from '../contract/connection';
 import * as api from './api/client';
 
 export const getConnections = query(() => api.listConnections(), 'connections');

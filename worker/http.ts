@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import * as v from 'valibot';
 import { AppError } from './errors';
-import { fieldErrors } from './connections/schema';
+import { fieldErrors } from '../contract/connection';
 
 /** Largest accepted `/api` request body. */
 export const API_BODY_LIMIT_BYTES = 64 * 1024;

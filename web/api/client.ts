@@ -5,14 +5,8 @@
  * network, is thrown as one `ApiProblemError` carrying the RFC 9457 problem; a 401 also tells the
  * app (through `onUnauthorized`) so that it can return to sign-in.
  */
-import type {
-  ConnectionInput,
-  ConnectionView,
-  NewRelayKeyAnswer,
-  RelayKeyAnswer,
-  TokenStatusAnswer,
-  TokenTestAnswer,
-} from '../../worker/connections/schema';
+import type { NewRelayKeyAnswer, RelayKeyAnswer, TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
+import type { ConnectionInput, ConnectionView } from '../../contract/connection';
 
 /** Field path (e.g. `auth.clientSecret`) to messages, as the API's `errors` member. */
 export type FieldErrors = Record<string, string[]>;

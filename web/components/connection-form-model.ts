@@ -7,7 +7,8 @@ import {
   type ConnectionView,
   DEFAULT_API_KEY_NAME,
   SECRET_FIELD,
-} from '../../worker/connections/schema';
+} from '../../contract/connection';
+import { secretReentryReasons } from '../../contract/rules';
 
 export type ClientAuth = 'client_secret_basic' | 'client_secret_post';
 
@@ -131,14 +132,6 @@ export function hasStoredSecret(view: ConnectionView | undefined, method: AuthMe
   return (view.auth as unknown as Record<string, unknown>)[`${field}Set`] === true;
 }
 
-function originOf(url: string): string | undefined {
-  try {
-    return new URL(url.trim()).origin;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Why the stored secret cannot be kept with the form's URLs, or undefined when it can. The server
  * never sends a stored secret to a new host: a changed Base URL (or, for OAuth, Token URL) host
@@ -146,11 +139,8 @@ function originOf(url: string): string | undefined {
  */
 export function secretReentryReason(view: ConnectionView | undefined, state: FormState): string | undefined {
   if (!view || !hasStoredSecret(view, state.method)) return undefined;
-  if (originOf(state.baseUrl) !== originOf(view.baseUrl)) return "the Base URL's host changed";
-  if (view.auth.method === 'oauth2_client_credentials' && originOf(state.tokenUrl) !== originOf(view.auth.tokenUrl)) {
-    return "the Token URL's host changed";
-  }
-  return undefined;
+  const tokenUrl = state.method === 'oauth2_client_credentials' ? { tokenUrl: state.tokenUrl } : {};
+  return secretReentryReasons(view, { baseUrl: state.baseUrl, auth: { method: state.method, ...tokenUrl } })[0];
 }
 
 const lines = (text: string) =>

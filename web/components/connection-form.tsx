@@ -18,7 +18,7 @@ import {
   RELAY_METHODS,
   SECRET_FIELD,
   slugify,
-} from '../../worker/connections/schema';
+} from '../../contract/connection';
 import { ApiProblemError } from '../api/client';
 import { saveConnection } from '../data';
 import { useSession } from '../session';

@@ -4,7 +4,7 @@
  */
 import { createAsync, revalidate, useAction } from '@solidjs/router';
 import { createSignal, For, Show } from 'solid-js';
-import { KEY_NAME_MAX_LENGTH } from '../../worker/connections/schema';
+import { KEY_NAME_MAX_LENGTH } from '../../contract/connection';
 import type { NewRelayKey } from '../api/client';
 import { createKey, getKeys, revokeKey } from '../data';
 import { ConfirmButton } from './confirm-button';

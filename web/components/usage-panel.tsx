@@ -1,6 +1,6 @@
 /** How to call a connection through the relay: the endpoint URL and ready curl / fetch examples. */
 import { createSignal } from 'solid-js';
-import type { ConnectionView } from '../../worker/connections/schema';
+import type { ConnectionView } from '../../contract/connection';
 import { CopyButton } from './copy-button';
 
 /** Stands in for a real relay key in examples; the dashboard never has one after creation. */

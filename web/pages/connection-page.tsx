@@ -1,7 +1,7 @@
 /** One connection: test, token status, relay keys, usage, settings and deletion. */
 import { A, createAsync, revalidate, useAction, useParams } from '@solidjs/router';
 import { createSignal, ErrorBoundary, Show, Suspense } from 'solid-js';
-import { AUTH_METHOD_LABELS, type ConnectionView } from '../../worker/connections/schema';
+import { AUTH_METHOD_LABELS, type ConnectionView } from '../../contract/connection';
 import { ApiProblemError } from '../api/client';
 import { ConfirmButton } from '../components/confirm-button';
 import { ConnectionForm } from '../components/connection-form';

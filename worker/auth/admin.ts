@@ -11,7 +11,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { AppError } from '../errors';
-import { isLoopbackHost } from '../connections/schema';
+import { isLoopbackHost } from '../../contract/connection';
 import { timingSafeEqualStrings } from '../connections/seal';
 import { SessionStore } from '../connections/store';
 import { bearerCredential } from '../http';

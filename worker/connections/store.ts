@@ -39,7 +39,8 @@ import {
   type ConnectionView,
   type RelayPolicy,
   type SecretField,
-} from './schema';
+} from '../../contract/connection';
+import { secretReentryReasons } from '../../contract/rules';
 import { randomId, Sealer, sha256Hex, toBase64Url } from './seal';
 
 const CONNECTION_PREFIX = 'conn:';
@@ -174,14 +175,6 @@ function readSecret(auth: object, field: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function originOf(url: string): string | null {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return null;
-  }
-}
-
 /** The dotted paths of failed valibot issues: never the values, which may be secrets. */
 function issuePaths(issues: readonly v.BaseIssue<unknown>[]): string {
   return [...new Set(issues.map((issue) => v.getDotPath(issue) ?? '(root)'))].join(', ');
@@ -272,15 +265,7 @@ export class ConnectionStore {
     const field = secretFieldOf(input.auth);
     const given = field ? readSecret(input.auth, field) : undefined;
     if (field && given === undefined && existing.auth.method === input.auth.method) {
-      const reasons: string[] = [];
-      if (originOf(input.baseUrl) !== originOf(existing.baseUrl)) reasons.push("the Base URL's host changed");
-      if (
-        input.auth.method === 'oauth2_client_credentials' &&
-        existing.auth.method === 'oauth2_client_credentials' &&
-        originOf(input.auth.tokenUrl) !== originOf(existing.auth.tokenUrl)
-      ) {
-        reasons.push("the Token URL's host changed");
-      }
+      const reasons = secretReentryReasons(existing, input);
       if (reasons.length > 0) {
         const label = SECRET_LABEL[field];
         throw new AppError('validation-failed', {

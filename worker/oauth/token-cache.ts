@@ -27,7 +27,7 @@
  * @see RFC 6749 §4.4
  */
 import { allowLoopback } from '../app-env';
-import { DEFAULT_TOKEN_LIFETIME_SECONDS } from '../connections/schema';
+import { DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../contract/connection';
 import { sha256Hex } from '../connections/seal';
 import type { CachedToken, ConnectionStore, StoredConnection, TokenStats } from '../connections/store';
 import { AppError } from '../errors';

@@ -7,7 +7,7 @@
  * @see RFC 6749 §4.4 (client credentials grant), §2.3.1 (client password authentication), §5 (token response)
  */
 import * as oauth from 'oauth4webapi';
-import { isLoopbackHost, urlProblem } from '../connections/schema';
+import { isLoopbackHost, urlProblem } from '../../contract/connection';
 import { AppError } from '../errors';
 
 /** Default time a token request may take, response body included. */

@@ -6,7 +6,7 @@
  * the record's `secretVersion`, so the hot path does no decryption; a changed secret gets a new
  * version and so a new entry.
  */
-import { isForbiddenCredentialHeader } from '../connections/schema';
+import { isForbiddenCredentialHeader } from '../../contract/connection';
 import type { StoredConnection } from '../connections/store';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-provider';

@@ -2,7 +2,7 @@
  * Header hygiene for the relay: which caller headers travel upstream and which upstream headers
  * travel back. Credentials are set by the forward step after this, so they always win.
  */
-import { HTTP_TOKEN_PATTERN } from '../connections/schema';
+import { HTTP_TOKEN_PATTERN } from '../../contract/connection';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the de-facto `Proxy-Connection` and `Keep-Alive`). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection']);

@@ -9,7 +9,7 @@
  * The runtime may already have normalised some of this (the URL parser resolves `..` and `%2e%2e`
  * and turns `\` into `/` before the Worker runs); these checks do not rely on it.
  */
-import { SLUG_PATTERN } from '../connections/schema';
+import { SLUG_PATTERN } from '../../contract/connection';
 import { AppError } from '../errors';
 
 /** Where the relay is mounted. */

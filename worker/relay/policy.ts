@@ -3,7 +3,7 @@
  * (403), and allowed browser origins, i.e. CORS: preflights answered at the edge, `Access-Control-
  * Allow-Origin` only for listed origins, and a 403 for a request from any other origin.
  */
-import { HTTP_TOKEN_PATTERN, RELAY_METHODS, type RelayPolicy } from '../connections/schema';
+import { HTTP_TOKEN_PATTERN, RELAY_METHODS, type RelayPolicy } from '../../contract/connection';
 import { AppError } from '../errors';
 import { pathHasPrefix } from './path';
 

@@ -20,7 +20,7 @@
  * Unlisted origins and unknown slugs get the same 401, and cost at most one KV read per slug and
  * isolate every `RELAY_RECORD_CACHE_MS` (the store caches absence too).
  */
-import { DEFAULT_RELAY_TIMEOUT_MS, urlProblem } from '../connections/schema';
+import { DEFAULT_RELAY_TIMEOUT_MS, urlProblem } from '../../contract/connection';
 import type { ConnectionStore, StoredConnection } from '../connections/store';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-provider';

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { allowLoopback } from '../app-env';
-import { ConnectionInputSchema, SLUG_PATTERN } from '../connections/schema';
+import { ConnectionInputSchema, SLUG_PATTERN } from '../../contract/connection';
 import { toView } from '../connections/store';
 import { AppError } from '../errors';
 import { readJson, validate } from '../http';

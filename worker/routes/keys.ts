@@ -1,7 +1,8 @@
 /** `/api/connections/<slug>/keys`: create, list and revoke the relay keys of a connection. */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
-import { type NewRelayKeyAnswer, type RelayKeyAnswer, RelayKeyInputSchema } from '../connections/schema';
+import type { NewRelayKeyAnswer, RelayKeyAnswer } from '../../contract/answers';
+import { RelayKeyInputSchema } from '../../contract/connection';
 import { readJson, validate } from '../http';
 import { checkSlugParam } from './connections';
 

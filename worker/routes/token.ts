@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
-import type { TokenStatusAnswer, TokenTestAnswer } from '../connections/schema';
+import type { TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
 import { requireOAuth, TokenCache } from '../oauth/token-cache';
 import { TOKEN_REQUEST_TIMEOUT_MS } from '../oauth/token-client';
 import { hintFor } from '../oauth/token-hints';

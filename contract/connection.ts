@@ -1,7 +1,8 @@
 /**
  * The connection contract: valibot schemas shared by the Worker and the dashboard.
  *
- * Pure module (no runtime bindings), so `web/` may import it. The Worker validates every request
+ * Pure module (no runtime bindings): `worker/` and `web/` both import it, and nothing else of
+ * each other. The Worker validates every request
  * body and every stored record with these; the dashboard validates its form with the same ones.
  */
 import * as v from 'valibot';
@@ -354,44 +355,4 @@ export interface ConnectionView {
   relayUrl: string;
   createdAt: string;
   updatedAt: string;
-}
-
-// ---- Answers of the token and relay-key routes: the contract the dashboard reads.
-
-/** `POST /api/connections/<slug>/test`: never the token itself. */
-export type TokenTestAnswer =
-  | { ok: true; tokenType: string; expiresIn: number; scope: string | null; durationMs: number }
-  | { ok: false; status: number | null; error: string; errorDescription: string | null; hint: string; durationMs: number };
-
-/** The last failed token request of a connection. */
-export interface TokenLastError {
-  at: string;
-  code: string;
-  error?: string;
-  errorDescription?: string;
-  status?: number;
-}
-
-/** `GET /api/connections/<slug>/token`. */
-export interface TokenStatusAnswer {
-  cached: boolean;
-  expiresAt: string | null;
-  lastError: TokenLastError | null;
-  fetches: number;
-}
-
-/** One relay key as listed: never the key or its hash. */
-export interface RelayKeyAnswer {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
-/** `POST /api/connections/<slug>/keys`: the only answer that holds the key. */
-export interface NewRelayKeyAnswer {
-  id: string;
-  name: string;
-  key: string;
-  createdAt: string;
 }
