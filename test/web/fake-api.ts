@@ -4,7 +4,7 @@
  * file fails the test on those).
  */
 import { vi } from 'vitest';
-import type { ConnectionView } from '../../worker/connections/schema';
+import type { ConnectionView } from '../../contract/connection';
 
 export interface RecordedRequest {
   method: string;
