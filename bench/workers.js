@@ -120,6 +120,7 @@ serveParent(
         compatibilityDate: msg.compatibilityDate,
         compatibilityFlags: msg.compatibilityFlags ?? [],
         kvNamespaces: ['CONNECTIONS'],
+        durableObjects: { HOMES: { className: 'ConnectionHome', useSQLite: true } },
         bindings: { ADMIN_TOKEN: msg.adminToken, SECRETS_KEY: msg.secretsKey, INSECURE_ALLOW_LOOPBACK: 'true' },
       });
     const productUrl = await product('product', msg.scriptPath, msg.inspectorPort);

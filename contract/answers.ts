@@ -2,6 +2,32 @@
  * Answers of the admin API that the dashboard reads, typed once for the routes that produce them
  * and the client that consumes them.
  */
+import type { AuthMethod } from './connection';
+
+/** Default and largest page of `GET /api/connections`. */
+export const LIST_DEFAULT_LIMIT = 100;
+export const LIST_MAX_LIMIT = 1000;
+
+/** One connection in the listing: bounded (it lives in KV list metadata, at most 1,024 bytes). */
+export interface ConnectionSummary {
+  slug: string;
+  name: string;
+  method: AuthMethod;
+  /** Origin of the Base URL (`https://api.example.com`). */
+  baseOrigin: string;
+  updatedAt: string;
+  version: number;
+}
+
+/**
+ * `GET /api/connections?limit&cursor&q`: a page may hold fewer than `limit` entries, even none,
+ * while `cursor` is not null; only a null `cursor` ends the listing.
+ */
+export interface ConnectionListAnswer {
+  connections: ConnectionSummary[];
+  cursor: string | null;
+}
+
 /** `POST /api/connections/<slug>/test`: never the token itself. */
 export type TokenTestAnswer =
   | { ok: true; tokenType: string; expiresIn: number; scope: string | null; durationMs: number }
@@ -22,6 +48,10 @@ export interface TokenStatusAnswer {
   expiresAt: string | null;
   lastError: TokenLastError | null;
   fetches: number;
+  /** After repeated failures, when the token endpoint will be asked again (ISO 8601); else null. */
+  nextAttemptAt: string | null;
+  /** False when the connection's home could not be reached and this status is what the read path knows. */
+  homeReachable: boolean;
 }
 
 /** One relay key as listed: never the key or its hash. */

@@ -353,6 +353,8 @@ export interface ConnectionView {
   auth: AuthView;
   relay?: RelayPolicy;
   relayUrl: string;
+  /** Raised by every change; also the `ETag` (`"<version>"`) that `If-Match` compares. */
+  version: number;
   createdAt: string;
   updatedAt: string;
 }

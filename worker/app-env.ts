@@ -1,14 +1,19 @@
 /** Hono environment of the Worker: its bindings and per-request variables. */
-import type { ConnectionStore } from './connections/store';
+import type { ReadPath } from './connections/read-path';
 
 export interface AppEnv {
   Bindings: Env;
   Variables: {
-    store: ConnectionStore;
+    readPath: ReadPath;
   };
 }
 
 /** True when `INSECURE_ALLOW_LOOPBACK` is set to `true` (local development and tests). */
 export function allowLoopback(env: Env): boolean {
   return env.INSECURE_ALLOW_LOOPBACK === 'true';
+}
+
+/** The `SECRETS_KEY` secret (sealing key material), as configured. */
+export function secretsKeyOf(env: Env): string | undefined {
+  return env.SECRETS_KEY;
 }

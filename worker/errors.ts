@@ -24,6 +24,7 @@ export const PROBLEMS = {
   'key-not-found': { status: 404, title: 'Relay key not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'slug-taken': { status: 409, title: 'Slug already in use' },
+  'version-conflict': { status: 412, title: 'The connection was changed meanwhile' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'internal-error': { status: 500, title: 'Internal error' },

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './app-env';
 import { requireAdmin } from './auth/admin';
-import { storeFor } from './connections/store';
+import { readPathFor } from './connections/read-path';
 import { AppError, problemResponse, toProblem } from './errors';
 import { API_BODY_LIMIT_BYTES } from './http';
 import { connectionRoutes } from './routes/connections';
@@ -32,7 +32,7 @@ const api = new Hono<AppEnv>()
   .route('/session', sessionRoutes)
   .use(requireAdmin())
   .use(async (c, next) => {
-    c.set('store', storeFor(c.env));
+    c.set('readPath', readPathFor(c.env));
     await next();
   })
   .route('/connections', connectionRoutes)
@@ -71,6 +71,8 @@ const ALLOWED: [RegExp, string][] = (() => {
     [...set].join(', '),
   ]);
 })();
+
+export { ConnectionHome } from './connections/home';
 
 /**
  * The Worker. Relay calls, the hot path, go to the relay before Hono routes anything (it would

@@ -1,10 +1,10 @@
 /** Helpers for the token engine's worker tests: the real authorization server, connections, KV spies. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import { Sealer } from '../../worker/connections/seal';
-import { ConnectionStore, type StoredConnection } from '../../worker/connections/store';
+import type { StoredConnection } from '../../worker/connections/records';
 import type { OidcClient, OidcFixture } from './oidc-types';
 import { admin, oauthInput } from './worker-api';
+import { storedRecord } from './worker-homes';
 
 export type { OidcClient as OidcClientFixture } from './oidc-types';
 
@@ -18,23 +18,18 @@ export function uniqueSlug(prefix = 't'): string {
   return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** A store over the test KV. */
-export function testStore(kv: KVNamespace = env.CONNECTIONS): ConnectionStore {
-  return new ConnectionStore(kv, Sealer.fromSecretsKey(env.SECRETS_KEY));
-}
-
 /** Creates an OAuth connection through the API and returns its stored record. */
 export async function createOAuthConnection(auth: Record<string, unknown>, slug = uniqueSlug()): Promise<StoredConnection> {
   const res = await admin('/api/connections', { method: 'POST', json: oauthInput({ slug }, auth) });
   expect(res.status, await res.clone().text()).toBe(201);
-  return (await testStore().get(slug))!;
+  return (await storedRecord(slug))!;
 }
 
 /** Replaces a connection through the API (`PUT`) and returns its stored record. */
 export async function replaceOAuthConnection(slug: string, auth: Record<string, unknown>): Promise<StoredConnection> {
   const res = await admin(`/api/connections/${slug}`, { method: 'PUT', json: oauthInput({ slug }, auth) });
   expect(res.status, await res.clone().text()).toBe(200);
-  return (await testStore().get(slug))!;
+  return (await storedRecord(slug))!;
 }
 
 /** Auth settings of a connection to one of the authorization server's clients. */

@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from '@solidjs/testing-library';
 import { describe, expect, it, vi } from 'vitest';
-import { fakeApi, json, OAUTH_VIEW, problem } from './fake-api';
+import { fakeApi, json, OAUTH_SUMMARY, problem } from './fake-api';
 import { renderApp } from './render-app';
 
 describe('connection list', () => {
@@ -17,15 +17,8 @@ describe('connection list', () => {
 
   it('lists each connection with name, slug, base URL, method label and a relative update time', async () => {
     vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-02T13:00:00.000Z'));
-    const bearer = {
-      ...OAUTH_VIEW,
-      name: 'Weather',
-      slug: 'weather',
-      baseUrl: 'https://api.weather.example',
-      auth: { method: 'bearer', tokenSet: true },
-      relayUrl: 'http://localhost:3000/relay/weather',
-    };
-    fakeApi({ 'GET /api/connections': () => json(200, { connections: [OAUTH_VIEW, bearer] }) });
+    const bearer = { ...OAUTH_SUMMARY, name: 'Weather', slug: 'weather', baseOrigin: 'https://api.weather.example', method: 'bearer' };
+    fakeApi({ 'GET /api/connections': () => json(200, { connections: [OAUTH_SUMMARY, bearer], cursor: null }) });
     renderApp('/');
 
     const table = await screen.findByRole('table', { name: 'Connections' });
@@ -34,7 +27,7 @@ describe('connection list', () => {
     const first = within(rows[0]!);
     expect(first.getByRole('link', { name: 'Acme CRM' }).getAttribute('href')).toBe('/connections/acme-crm');
     expect(first.getByText('acme-crm')).toBeTruthy();
-    expect(first.getByText('https://api.acme.example/v2')).toBeTruthy();
+    expect(first.getByText('https://api.acme.example')).toBeTruthy();
     expect(first.getByText('OAuth 2.0 (Client Credentials)')).toBeTruthy();
     expect(first.getByText('3 hours ago')).toBeTruthy();
     expect(within(rows[1]!).getByText('Bearer token')).toBeTruthy();
@@ -44,7 +37,7 @@ describe('connection list', () => {
     let attempts = 0;
     const api = fakeApi({
       'GET /api/connections': () =>
-        ++attempts === 1 ? problem(500, 'Internal error', 'An unexpected error occurred.') : json(200, { connections: [OAUTH_VIEW] }),
+        ++attempts === 1 ? problem(500, 'Internal error', 'An unexpected error occurred.') : json(200, { connections: [OAUTH_SUMMARY], cursor: null }),
     });
     renderApp('/');
     const alert = await screen.findByRole('alert');

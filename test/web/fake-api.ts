@@ -4,6 +4,7 @@
  * file fails the test on those).
  */
 import { vi } from 'vitest';
+import type { ConnectionSummary } from '../../contract/answers';
 import type { ConnectionView } from '../../contract/connection';
 
 export interface RecordedRequest {
@@ -47,6 +48,7 @@ export const OAUTH_VIEW: ConnectionView = {
     clientAuth: 'client_secret_basic',
   },
   relayUrl: 'http://localhost:3000/relay/acme-crm',
+  version: 1,
   createdAt: '2026-11-01T10:00:00.000Z',
   updatedAt: '2026-11-02T10:00:00.000Z',
 };
@@ -101,3 +103,13 @@ export function fakeApi(routes: Routes = {}): FakeApi {
   current = api;
   return api;
 }
+
+/** The listing's Summary of `OAUTH_VIEW`. */
+export const OAUTH_SUMMARY: ConnectionSummary = {
+  slug: OAUTH_VIEW.slug,
+  name: OAUTH_VIEW.name,
+  method: OAUTH_VIEW.auth.method,
+  baseOrigin: new URL(OAUTH_VIEW.baseUrl).origin,
+  updatedAt: OAUTH_VIEW.updatedAt,
+  version: OAUTH_VIEW.version,
+};

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { app } from '../../worker/index';
 import { admin, call, captureLogs, oauthInput, ORIGIN } from '../support/worker-api';
+import { resetStorage } from '../support/worker-homes';
 
 /** Every admin route of the contract, with a body where one is needed. */
 const ADMIN_ROUTES: [string, string, unknown?][] = [
@@ -37,8 +38,7 @@ async function signIn(): Promise<string> {
 }
 
 beforeEach(async () => {
-  const { keys } = await env.CONNECTIONS.list();
-  await Promise.all(keys.map((k) => env.CONNECTIONS.delete(k.name)));
+  await resetStorage();
   expect((await admin('/api/connections', { method: 'POST', json: oauthInput() })).status).toBe(201);
 });
 

@@ -1,17 +1,15 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { homeOf } from '../../worker/connections/home';
 import { app } from '../../worker/index';
 import { Sealer } from '../../worker/connections/seal';
-import { ConnectionStore } from '../../worker/connections/store';
 import { admin, captureLogs, dumpKv, oauthInput, ORIGIN } from '../support/worker-api';
+import { openStoredSecret, resetStorage, storedRecord } from '../support/worker-homes';
 
 const SECRET = 'pa55-Secret!%&+ :/=é';
-const store = () => new ConnectionStore(env.CONNECTIONS, Sealer.fromSecretsKey(env.SECRETS_KEY));
 
-async function clearKv() {
-  const { keys } = await env.CONNECTIONS.list();
-  await Promise.all(keys.map((k) => env.CONNECTIONS.delete(k.name)));
-}
+const clearKv = resetStorage;
 
 async function expectProblem(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -56,9 +54,11 @@ describe('POST /api/connections', () => {
         clientAuth: 'client_secret_basic',
       },
       relayUrl: `${ORIGIN}/relay/acme-crm`,
+      version: 1,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       updatedAt: view.createdAt,
     });
+    expect(res.headers.get('ETag')).toBe('"1"');
   });
 
   it('seals the secret at rest so raw KV never holds it in clear', async () => {
@@ -67,16 +67,16 @@ describe('POST /api/connections', () => {
     expect(raw).toContain('acme-client');
     expect(raw).not.toContain('pa55-Secret');
     expect(raw).not.toContain(encodeURIComponent(SECRET));
-    const record = (await store().get('acme-crm'))!;
-    expect(await store().openSecret(record)).toBe(SECRET);
+    const record = (await storedRecord('acme-crm'))!;
+    expect(await openStoredSecret(record)).toBe(SECRET);
   });
 
   it('binds a sealed secret to its slug so it cannot be moved to another record', async () => {
     await admin('/api/connections', { method: 'POST', json: oauthInput() });
     const raw = (await env.CONNECTIONS.get('conn:acme-crm', 'json')) as Record<string, unknown>;
     await env.CONNECTIONS.put('conn:other', JSON.stringify({ ...raw, slug: 'other' }));
-    const moved = (await store().get('other'))!;
-    await expect(store().openSecret(moved)).rejects.toThrow();
+    const moved = (await storedRecord('other'))!;
+    await expect(openStoredSecret(moved)).rejects.toThrow();
   });
 
   it('keeps tokenParams, clientAuth and relay policy', async () => {
@@ -97,9 +97,9 @@ describe('POST /api/connections', () => {
     const res = await admin('/api/connections', { method: 'POST', json: oauthInput({ name: 'Impostor' }, { clientSecret: 'other-secret' }) });
     const body = await expectProblem(res, 409, 'slug-taken');
     expect(body.errors).toEqual({ slug: [expect.any(String)] });
-    const record = (await store().get('acme-crm'))!;
+    const record = (await storedRecord('acme-crm'))!;
     expect(record.name).toBe('Acme CRM');
-    expect(await store().openSecret(record)).toBe(SECRET);
+    expect(await openStoredSecret(record)).toBe(SECRET);
   });
 
   it.each([
@@ -225,7 +225,7 @@ describe('GET /api/connections', () => {
     const res = await admin('/api/connections');
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
-    expect(await res.json()).toEqual({ connections: [] });
+    expect(await res.json()).toEqual({ connections: [], cursor: null });
   });
 
   it('leaves out a record that cannot be read, logging its key only', async () => {
@@ -247,10 +247,18 @@ describe('GET /api/connections', () => {
     const res = await admin('/api/connections');
     const text = await res.text();
     expect(text).not.toContain('pa55-Secret');
-    const { connections } = JSON.parse(text) as { connections: { slug: string; auth: Record<string, unknown> }[] };
+    const { connections, cursor } = JSON.parse(text) as { connections: Record<string, unknown>[]; cursor: string | null };
+    expect(cursor).toBeNull();
     expect(connections.map((c) => c.slug)).toEqual(['acme-crm', 'beta', 'open']);
-    expect(connections[0]!.auth.clientSecretSet).toBe(true);
-    expect(connections[2]!.auth).toEqual({ method: 'none' });
+    expect(connections[0]).toEqual({
+      slug: 'acme-crm',
+      name: 'Acme CRM',
+      method: 'oauth2_client_credentials',
+      baseOrigin: 'https://api.acme.example',
+      updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      version: 1,
+    });
+    expect(connections[2]).toMatchObject({ slug: 'open', method: 'none', baseOrigin: 'https://open.example' });
   });
 });
 
@@ -277,7 +285,7 @@ describe('PUT /api/connections/<slug>', () => {
   });
 
   it('keeps the stored secret when the update leaves it out', async () => {
-    const before = (await store().get('acme-crm'))!;
+    const before = (await storedRecord('acme-crm'))!;
     const res = await admin('/api/connections/acme-crm', {
       method: 'PUT',
       json: oauthInput({ name: 'Acme CRM (prod)' }, { clientSecret: undefined, scope: 'read:orders' }),
@@ -288,18 +296,18 @@ describe('PUT /api/connections/<slug>', () => {
     expect(view.auth.scope).toBe('read:orders');
     expect(view.auth.clientSecretSet).toBe(true);
     expect(view.createdAt).toBe(before.createdAt);
-    const after = (await store().get('acme-crm'))!;
-    expect(await store().openSecret(after)).toBe(SECRET);
+    const after = (await storedRecord('acme-crm'))!;
+    expect(await openStoredSecret(after)).toBe(SECRET);
     expect(after.secretVersion).toBe(before.secretVersion);
   });
 
   it('replaces the secret when a new one is given and changes its version', async () => {
-    const before = (await store().get('acme-crm'))!;
+    const before = (await storedRecord('acme-crm'))!;
     const res = await admin('/api/connections/acme-crm', { method: 'PUT', json: oauthInput({}, { clientSecret: 'brand-new-secret' }) });
     expect(res.status).toBe(200);
     expect(await res.text()).not.toContain('brand-new-secret');
-    const after = (await store().get('acme-crm'))!;
-    expect(await store().openSecret(after)).toBe('brand-new-secret');
+    const after = (await storedRecord('acme-crm'))!;
+    expect(await openStoredSecret(after)).toBe('brand-new-secret');
     expect(after.secretVersion).not.toBe(before.secretVersion);
     expect(await dumpKv()).not.toContain('brand-new-secret');
   });
@@ -308,8 +316,8 @@ describe('PUT /api/connections/<slug>', () => {
     const res = await admin('/api/connections/acme-crm', { method: 'PUT', json: oauthInput({ slug: 'acme-two', name: 'Changed' }) });
     const body = await expectProblem(res, 400, 'slug-immutable');
     expect(body.errors).toEqual({ slug: [expect.any(String)] });
-    expect((await store().get('acme-crm'))!.name).toBe('Acme CRM');
-    expect(await store().get('acme-two')).toBeNull();
+    expect((await storedRecord('acme-crm'))!.name).toBe('Acme CRM');
+    expect(await storedRecord('acme-two')).toBeNull();
   });
 
   it('requires the new secret when switching to a method that needs one', async () => {
@@ -319,7 +327,7 @@ describe('PUT /api/connections/<slug>', () => {
     });
     const body = await expectProblem(res, 400, 'validation-failed');
     expect(body.errors).toHaveProperty(['auth.token']);
-    expect((await store().get('acme-crm'))!.auth.method).toBe('oauth2_client_credentials');
+    expect((await storedRecord('acme-crm'))!.auth.method).toBe('oauth2_client_credentials');
   });
 
   it('switches method when the new secret is given', async () => {
@@ -346,7 +354,7 @@ describe('PUT /api/connections/<slug>', () => {
   it('answers 404 for a connection that does not exist', async () => {
     const res = await admin('/api/connections/ghost', { method: 'PUT', json: oauthInput({ slug: 'ghost' }) });
     await expectProblem(res, 404, 'connection-not-found');
-    expect(await store().get('ghost')).toBeNull();
+    expect(await storedRecord('ghost')).toBeNull();
   });
 
   it('answers 404 for a connection that does not exist, also when the body names another slug or is not valid', async () => {
@@ -358,7 +366,7 @@ describe('PUT /api/connections/<slug>', () => {
       const res = await admin('/api/connections/ghost', { method: 'PUT', ...init });
       await expectProblem(res, 404, 'connection-not-found');
     }
-    expect(await store().get('ghost')).toBeNull();
+    expect(await storedRecord('ghost')).toBeNull();
   });
 });
 
@@ -391,7 +399,7 @@ describe('PUT /api/connections/<slug> when the secret would go to another host',
     expect(await env.CONNECTIONS.get(`conn:${slug}`)).toBe(before);
     const moved = await admin(`/api/connections/${slug}`, { method: 'PUT', json: { name: 'Move', slug, baseUrl: 'https://new.example/v2', auth: { ...auth, [field]: 'entered-again' } } });
     expect(moved.status).toBe(200);
-    expect(await store().openSecret((await store().get(slug))!)).toBe('entered-again');
+    expect(await openStoredSecret((await storedRecord(slug))!)).toBe('entered-again');
   });
 
   it('refuses a new Token URL host unless the client secret is entered again', async () => {
@@ -416,15 +424,15 @@ describe('PUT /api/connections/<slug> when the secret would go to another host',
   });
 
   it('keeps the stored secret when only the path of the Base URL or Token URL changes', async () => {
-    const before = (await store().get('acme-crm'))!;
+    const before = (await storedRecord('acme-crm'))!;
     const res = await admin('/api/connections/acme-crm', {
       method: 'PUT',
       json: oauthInput({ baseUrl: 'https://api.acme.example/v3/' }, { clientSecret: undefined, tokenUrl: 'https://auth.acme.example/oauth2/token?tenant=1' }),
     });
     expect(res.status).toBe(200);
-    const after = (await store().get('acme-crm'))!;
+    const after = (await storedRecord('acme-crm'))!;
     expect(after.baseUrl).toBe('https://api.acme.example/v3/');
-    expect(await store().openSecret(after)).toBe(SECRET);
+    expect(await openStoredSecret(after)).toBe(SECRET);
     expect(after.secretVersion).toBe(before.secretVersion);
   });
 
@@ -438,11 +446,16 @@ describe('PUT /api/connections/<slug> when the secret would go to another host',
 describe('DELETE /api/connections/<slug>', () => {
   it('deletes the connection with its cached tokens and relay keys', async () => {
     await admin('/api/connections', { method: 'POST', json: oauthInput() });
-    await store().createKey('acme-crm', 'website');
-    await store().putCachedToken('acme-crm', 'k1', { accessToken: 'at-123', tokenType: 'bearer', expiresAt: Date.now() + 3_600_000, obtainedAt: Date.now() });
+    expect((await admin('/api/connections/acme-crm/keys', { method: 'POST', json: { name: 'website' } })).status).toBe(201);
+    const { id } = (await storedRecord('acme-crm'))!;
+    await env.CONNECTIONS.put(`tok:${id}`, 'sealed-token');
     const res = await admin('/api/connections/acme-crm', { method: 'DELETE' });
     expect(res.status).toBe(204);
     expect((await env.CONNECTIONS.list()).keys).toEqual([]);
+    const rows = await runInDurableObject(homeOf(env, 'acme-crm'), (_home, state) =>
+      ['connection', 'relay_key', 'token', 'token_state'].map((t) => state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${t}`).one().n),
+    );
+    expect(rows).toEqual([0, 0, 0, 0]);
     await expectProblem(await admin('/api/connections/acme-crm'), 404, 'connection-not-found');
   });
 
@@ -477,7 +490,12 @@ describe('unknown routes and methods under /api', () => {
   });
 
   it('never sends a stack trace for an unexpected error', async () => {
-    await env.CONNECTIONS.put('conn:broken', '{"v": 1, "slug": 12}');
+    await admin('/api/connections', { method: 'POST', json: oauthInput({ slug: 'broken' }) });
+    await runInDurableObject(homeOf(env, 'broken'), async (home, state) => {
+      state.storage.sql.exec(`UPDATE connection SET record = '{"v": 1, "slug": 12}'`);
+      // The home keeps the record it wrote in memory: start it again to read storage.
+      (home as unknown as { cached: unknown }).cached = undefined;
+    });
     const res = await admin('/api/connections/broken');
     const body = await expectProblem(res, 500, 'internal-error');
     expect(JSON.stringify(body)).not.toMatch(/at |store\.ts|valid/);

@@ -4,17 +4,18 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredConnection } from '../../worker/connections/store';
+import type { StoredConnection } from '../../worker/connections/records';
 import { TokenEndpointError } from '../../worker/oauth/token-client';
-import { createTokenProvider } from '../../worker/oauth/token-provider';
+import { TokenDoor, TokenIsolateState } from '../../worker/oauth/token-door';
 import { admin, captureLogs, dumpKv } from '../support/worker-api';
-import { createOAuthConnection, expectNoSecrets, jwtClaims, oidc, oidcAuth, testStore, type OidcClientFixture } from '../support/worker-oauth';
+import { createOAuthConnection, expectNoSecrets, jwtClaims, oidc, oidcAuth, type OidcClientFixture } from '../support/worker-oauth';
 
 const SECRETS = Object.values(oidc.clients).map((c) => c.clientSecret);
 /** Every access token obtained in this file, to prove none is logged or stored in clear. */
 const obtained: string[] = [];
 
-const provider = () => createTokenProvider(testStore(), env);
+// A fresh isolate's view each time: every token comes from the connection's home or its mirror.
+const provider = () => new TokenDoor(env, { state: new TokenIsolateState() });
 
 async function accessToken(record: StoredConnection) {
   const result = await provider().getAccessToken(record);
@@ -41,7 +42,7 @@ afterAll(async () => {
   expect(obtained.length).toBeGreaterThan(0);
   expectNoSecrets(logs.text(), [...SECRETS, ...obtained], 'the log');
   const kv = await dumpKv();
-  expect(kv).toContain('token:');
+  expect(kv).toContain('tok:');
   expectNoSecrets(kv, [...SECRETS, ...obtained], 'raw KV');
 });
 

@@ -9,10 +9,11 @@
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../../worker/index';
-import { Sealer } from '../../worker/connections/seal';
-import { ConnectionStore, RELAY_RECORD_CACHE_MS, type RelayEntry, type StoredConnection } from '../../worker/connections/store';
+import { homeOf } from '../../worker/connections/home';
+import { RELAY_RECORD_CACHE_MS, type RelayEntry } from '../../worker/connections/read-path';
+import type { StoredConnection } from '../../worker/connections/records';
 import { relay, type RelayDeps } from '../../worker/relay/relay';
-import { isRelayUrl } from '../../worker/routes/relay';
+import { isRelayUrl, touchKey } from '../../worker/routes/relay';
 import { Mock } from '../support/worker-mock';
 import { admin, call, captureLogs, ORIGIN, newRelayKey, relayConnection } from '../support/worker-api';
 
@@ -72,8 +73,8 @@ describe('relay keys remembered per cached entry', () => {
     const { slug, key } = await connect(m.url('/v2'));
     expect((await relayCall(`/relay/${slug}/x`, key)).status).toBe(200);
     const [id] = await keyIds(slug);
-    // Another isolate's revocation: the KV entry goes, this isolate's cache is not told.
-    await env.CONNECTIONS.delete(`rkey:${slug}:${id}`);
+    // Another isolate's revocation: the home rewrites the KV copy, this isolate's cache is not told.
+    await homeOf(env, slug).deleteKey(slug, id!);
     expect((await relayCall(`/relay/${slug}/x`, key)).status).toBe(200);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + RELAY_RECORD_CACHE_MS + 1);
@@ -84,8 +85,9 @@ describe('relay keys remembered per cached entry', () => {
     const key = `rk_${'D'.repeat(43)}`;
     const wrong = `rk_${'E'.repeat(43)}`;
     const record = {
-      v: 2,
-      id: 'c1',
+      v: 3,
+      id: 'c1-memo-id',
+      version: 1,
       name: 'Memo',
       slug: 'memo',
       baseUrl: 'https://api.example/v1',
@@ -98,7 +100,9 @@ describe('relay keys remembered per cached entry', () => {
     let entry: RelayEntry = { record, keys };
     const upstream: string[] = [];
     const deps: RelayDeps = {
-      store: { getForRelay: async () => entry, touchKey: () => undefined, openSecret: async () => undefined },
+      relayEntry: async () => entry,
+      touchKey: () => undefined,
+      openSecret: async () => undefined,
       allowLoopback: false,
       tokenProvider: () => {
         throw new Error('no token provider expected');
@@ -147,15 +151,19 @@ describe('relay checks remembered per cached record', () => {
 });
 
 describe('relay key use notes', () => {
-  it('answers no promise for a use within the throttle window, and writes the first use', async () => {
-    const store = new ConnectionStore(env.CONNECTIONS, Sealer.fromSecretsKey(env.SECRETS_KEY));
-    const slug = `touch-${crypto.randomUUID()}`;
-    const first = store.touchKey(slug, 'k1');
+  it("answers no promise for a use within the throttle window, and notes the first use in the connection's home", async () => {
+    const { slug } = await connect('https://api.example/v1');
+    const [id, other] = await keyIds(slug).then(async (ids) => [ids[0]!, (await newKey(slug), (await keyIds(slug))[1]!)]);
+    const first = touchKey(env, slug, id!);
     expect(first).toBeInstanceOf(Promise);
     await first;
-    expect(await env.CONNECTIONS.get(`keyused:${slug}:k1`)).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    expect(store.touchKey(slug, 'k1')).toBeUndefined();
-    expect(store.touchKey(slug, 'k2')).toBeInstanceOf(Promise);
+    const keys = ((await (await admin(`/api/connections/${slug}/keys`)).json()) as { keys: { id: string; lastUsedAt: string | null }[] }).keys;
+    expect(keys.find((k) => k.id === id)!.lastUsedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(keys.find((k) => k.id === other)!.lastUsedAt).toBeNull();
+    expect(touchKey(env, slug, id!)).toBeUndefined();
+    const second = touchKey(env, slug, other!);
+    expect(second).toBeInstanceOf(Promise);
+    await second;
   });
 });
 

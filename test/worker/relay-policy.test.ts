@@ -2,10 +2,12 @@
  * Who may use the relay: relay keys (checked before anything else, one 401 for every failure),
  * and the connection's policy: methods, path prefixes, browser origins (CORS).
  */
+import { listDurableObjectIds } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/index';
-import { RELAY_RECORD_CACHE_MS, type RelayEntry, type StoredConnection } from '../../worker/connections/store';
+import { RELAY_RECORD_CACHE_MS, type RelayEntry } from '../../worker/connections/read-path';
+import type { StoredConnection } from '../../worker/connections/records';
 import { TokenEndpointError } from '../../worker/oauth/token-client';
 import { relay } from '../../worker/relay/relay';
 import { Mock } from '../support/worker-mock';
@@ -249,7 +251,7 @@ describe('relay requests that cannot be authenticated', () => {
     const first = await counted(kv, `/relay/${slug}/x`, { headers: { Authorization: `Bearer ${someKey}` } });
     expect(first.status).toBe(401);
     const cold = total();
-    expect(cold).toBe(2); // the record and the list of its keys
+    expect(cold).toBe(1); // the relay's copy of the connection, record and key hashes in one entry
     for (let i = 0; i < 5; i++) {
       expect((await counted(kv, `/relay/${slug}/x`, { headers: { Authorization: `Bearer ${someKey}` } })).status).toBe(401);
       const preflight = await counted(kv, `/relay/${slug}/x`, { method: 'OPTIONS', headers: { Origin: SHOP, 'Access-Control-Request-Method': 'GET' } });
@@ -257,6 +259,9 @@ describe('relay requests that cannot be authenticated', () => {
     }
     expect(total()).toBe(cold);
     expect(RELAY_RECORD_CACHE_MS).toBeLessThanOrEqual(10_000);
+    // No home was woken for a slug that does not exist.
+    const homes = (await listDurableObjectIds(env.HOMES)).map(String);
+    expect(homes).not.toContain(env.HOMES.idFromName(slug).toString());
   });
 
   it('reads no KV at all for a request without a key', async () => {
@@ -316,8 +321,9 @@ describe('relay checks against this deployment', () => {
 
   it('keeps the class and data of a problem it adds CORS headers to', async () => {
     const record = {
-      v: 2,
-      id: 'c1',
+      v: 3,
+      id: 'c1-0000',
+      version: 1,
       name: 'OAuth',
       slug: 'cors-oauth',
       baseUrl: 'https://api.example/v1',
@@ -333,7 +339,9 @@ describe('relay checks against this deployment', () => {
     const refused = new TokenEndpointError({ reason: 'oauth-error', status: 400, error: 'invalid_client' } as ConstructorParameters<typeof TokenEndpointError>[0]);
     const request = new Request('https://relay.example/relay/cors-oauth/orders', { headers: { Authorization: `Bearer ${key}`, Origin: 'https://shop.example' } });
     const thrown = await relay(request, {
-      store: { getForRelay: async () => entry, touchKey: async () => undefined, openSecret: async () => undefined },
+      relayEntry: async () => entry,
+      touchKey: () => undefined,
+      openSecret: async () => undefined,
       allowLoopback: false,
       tokenProvider: () => ({ getAccessToken: () => Promise.reject(refused), invalidate: async () => undefined }),
       fetch: () => Promise.reject(new Error('no upstream call expected')),

@@ -1,9 +1,9 @@
 /**
- * The token cache's limits seen through the relay: an upstream that answers 401 to every token
- * cannot make relay calls request a new token each time; a token old enough is replaced once.
+ * The token engine's limits seen through the relay: an upstream that answers 401 to every token
+ * gets one forced refresh per bound window, never one token request per call.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TOKEN_MIN_AGE_BEFORE_INVALIDATE_SECONDS } from '../../worker/oauth/token-cache';
+import { FORCED_REFRESH_MIN_INTERVAL_MS } from '../../worker/oauth/token-broker';
 import { admin, call } from '../support/worker-api';
 import { Mock, type RecordedRequest } from '../support/worker-mock';
 import { uniqueSlug } from '../support/worker-oauth';
@@ -43,34 +43,35 @@ afterEach(() => {
 });
 
 describe('relay calls to an upstream that refuses every token', () => {
-  it('request one token for six calls while the token is young, and retry none', async () => {
+  it('refresh once at the first refusal and retry once, then pass refusals through for the next seconds', async () => {
     const m = new Mock();
-    await m.on('POST', '/oauth/token', tokenAnswer('young-token'), tokenAnswer('never-sent'));
+    await m.on('POST', '/oauth/token', tokenAnswer('first-token'), tokenAnswer('second-token'), tokenAnswer('never-sent'));
     await m.on('GET', '/v2/me', { status: 401, json: { error: 'invalid_token' } });
     const { slug, key } = await connect(m);
     for (let i = 0; i < 6; i++) expect((await relayCall(slug, key, '/me')).status).toBe(401);
     const { token, upstream } = await traffic(m);
-    expect(token).toHaveLength(1);
-    expect(upstream.map((r) => r.headers.authorization)).toEqual(Array(6).fill('Bearer young-token'));
+    expect(token).toHaveLength(2);
+    expect(upstream.map((r) => r.headers.authorization)).toEqual(['Bearer first-token', ...Array(6).fill('Bearer second-token')]);
   });
 
-  it('replace a token older than the minimum age once, and retry with the new one once', async () => {
+  it('refresh once more when the bound on forced refreshes has passed, and retry with the new token once', async () => {
     const m = new Mock();
-    await m.on('POST', '/oauth/token', tokenAnswer('old-token'), tokenAnswer('new-token'), tokenAnswer('never-sent'));
+    await m.on('POST', '/oauth/token', tokenAnswer('old-token'), tokenAnswer('new-token'), tokenAnswer('newer-token'), tokenAnswer('never-sent'));
     await m.on('GET', '/v2/me', { status: 401, json: { error: 'invalid_token' } });
     const { slug, key } = await connect(m);
     expect((await relayCall(slug, key, '/me')).status).toBe(401);
     vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + TOKEN_MIN_AGE_BEFORE_INVALIDATE_SECONDS * 1000);
+    vi.setSystemTime(Date.now() + FORCED_REFRESH_MIN_INTERVAL_MS + 1);
     for (let i = 0; i < 3; i++) expect((await relayCall(slug, key, '/me')).status).toBe(401);
     const { token, upstream } = await traffic(m);
-    expect(token).toHaveLength(2);
+    expect(token).toHaveLength(3);
     expect(upstream.map((r) => r.headers.authorization)).toEqual([
       'Bearer old-token',
-      'Bearer old-token',
       'Bearer new-token',
       'Bearer new-token',
-      'Bearer new-token',
+      'Bearer newer-token',
+      'Bearer newer-token',
+      'Bearer newer-token',
     ]);
   });
 });

@@ -156,7 +156,7 @@ describe('GET and DELETE /api/connections/<slug>/token', () => {
     await mock.on('POST', '/token', token(3600));
     const record = await createOAuthConnection({ clientSecret: SECRET, tokenUrl: mock.url('/token') });
 
-    expect(await json(await status(record.slug))).toEqual({ cached: false, expiresAt: null, lastError: null, fetches: 0 });
+    expect(await json(await status(record.slug))).toEqual({ cached: false, expiresAt: null, lastError: null, fetches: 0, nextAttemptAt: null, homeReachable: true });
 
     const before = Date.now();
     expect(await json(await post(record.slug))).toMatchObject({ ok: true });
@@ -166,13 +166,13 @@ describe('GET and DELETE /api/connections/<slug>/token', () => {
     expect(cached.expiresAt).toBe(new Date(expiresAt).toISOString());
     expect(expiresAt).toBeGreaterThanOrEqual(before + 3600_000);
     expect(expiresAt).toBeLessThan(before + 3600_000 + 60_000);
-    expect(await dumpKv()).toContain(`token:${record.slug}:`);
+    expect(await dumpKv()).toContain(`tok:${record.id}=`);
 
     const purged = await purge(record.slug);
     expect(purged.status).toBe(204);
     expect(purged.headers.get('Cache-Control')).toBe('no-store');
-    expect(await json(await status(record.slug))).toEqual({ cached: false, expiresAt: null, lastError: null, fetches: 1 });
-    expect(await dumpKv()).not.toContain(`token:${record.slug}:`);
+    expect(await json(await status(record.slug))).toEqual({ cached: false, expiresAt: null, lastError: null, fetches: 1, nextAttemptAt: null, homeReachable: true });
+    expect(await dumpKv()).not.toContain(`tok:${record.id}`);
     await expectRequests(mock, 1);
   });
 
@@ -186,6 +186,9 @@ describe('GET and DELETE /api/connections/<slug>/token', () => {
       expiresAt: null,
       fetches: 1,
       lastError: { at: expect.any(String), code: 'oauth-error', error: 'invalid_scope', errorDescription: 'unknown scope', status: 400 },
+      // The first failure backs off 5 s before the endpoint is asked again (a test always asks).
+      nextAttemptAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      homeReachable: true,
     });
     await expectRequests(mock, 1);
   });

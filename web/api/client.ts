@@ -5,7 +5,7 @@
  * network, is thrown as one `ApiProblemError` carrying the RFC 9457 problem; a 401 also tells the
  * app (through `onUnauthorized`) so that it can return to sign-in.
  */
-import type { NewRelayKeyAnswer, RelayKeyAnswer, TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
+import type { ConnectionListAnswer, ConnectionSummary, NewRelayKeyAnswer, RelayKeyAnswer, TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
 import type { ConnectionInput, ConnectionView } from '../../contract/connection';
 
 /** Field path (e.g. `auth.clientSecret`) to messages, as the API's `errors` member. */
@@ -132,8 +132,8 @@ export function signOut(): Promise<void> {
   return request('DELETE', '/api/session', { expectUnauthorized: true });
 }
 
-export async function listConnections(): Promise<ConnectionView[]> {
-  const body = await request<{ connections: ConnectionView[] }>('GET', '/api/connections');
+export async function listConnections(): Promise<ConnectionSummary[]> {
+  const body = await request<ConnectionListAnswer>('GET', '/api/connections');
   return body.connections;
 }
 

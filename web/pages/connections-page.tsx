@@ -50,9 +50,9 @@ function ConnectionTable() {
                         <code>{c.slug}</code>
                       </td>
                       <td data-label="Base URL" class="cell-url">
-                        {c.baseUrl}
+                        {c.baseOrigin}
                       </td>
-                      <td data-label="Method">{AUTH_METHOD_LABELS[c.auth.method]}</td>
+                      <td data-label="Method">{AUTH_METHOD_LABELS[c.method]}</td>
                       <td data-label="Updated">
                         <TimeAgo iso={c.updatedAt} />
                       </td>

@@ -13,7 +13,7 @@ import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { AppError } from '../errors';
 import { isLoopbackHost } from '../../contract/connection';
 import { timingSafeEqualStrings } from '../connections/seal';
-import { SessionStore } from '../connections/store';
+import { SessionStore } from './sessions';
 import { bearerCredential } from '../http';
 import type { AppEnv } from '../app-env';
 

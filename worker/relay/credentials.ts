@@ -2,14 +2,14 @@
  * The connection's credential as the forward step applies it: a header, a query parameter, an
  * OAuth access token from the token provider, or nothing.
  *
- * Static secrets are opened (AES-GCM) once per isolate and kept in memory, keyed by slug and
- * the record's `secretVersion`, so the hot path does no decryption; a changed secret gets a new
+ * Static secrets are opened (AES-GCM) once per isolate and kept in memory, keyed by the record's
+ * id and `secretVersion`, so the hot path does no decryption; a changed secret gets a new
  * version and so a new entry.
  */
 import { isForbiddenCredentialHeader } from '../../contract/connection';
-import type { StoredConnection } from '../connections/store';
+import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
-import type { TokenProvider } from '../oauth/token-provider';
+import type { TokenProvider } from '../oauth/token-door';
 
 /** A source of access tokens for one connection, with the ability to drop a refused one. */
 export interface TokenSource {
@@ -24,7 +24,7 @@ export type Credential =
   | { type: 'query'; name: string; value: string }
   | { type: 'token'; tokens: TokenSource };
 
-/** Opened static secrets by `<slug>\n<secretVersion>`. */
+/** Opened static secrets by `<connection id>\n<secretVersion>`. */
 const openedSecrets = new Map<string, Promise<string | undefined>>();
 /** Bound on `openedSecrets`; past it the map starts over (records are few, this only caps memory). */
 const OPENED_SECRETS_MAX = 1000;
@@ -34,11 +34,11 @@ export interface CredentialDeps {
   /** Opens the record's sealed secret (the store's `openSecret`). */
   openSecret(record: StoredConnection): Promise<string | undefined>;
   /** The token provider, created only for OAuth connections. */
-  tokenProvider(): TokenProvider;
+  tokenProvider(): Pick<TokenProvider, 'getAccessToken' | 'invalidate'>;
 }
 
 async function cachedSecret(record: StoredConnection, deps: CredentialDeps): Promise<string> {
-  const key = `${record.slug}\n${record.secretVersion}`;
+  const key = `${record.id}\n${record.secretVersion}`;
   let opened = openedSecrets.get(key);
   if (!opened) {
     if (openedSecrets.size >= OPENED_SECRETS_MAX) openedSecrets.clear();

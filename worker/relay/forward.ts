@@ -3,9 +3,10 @@
  * connection's credential, and the upstream answer turned into the caller's answer.
  *
  * A function of (request, upstream URL, credential, options) with `fetch` and the deadline
- * injected. Bodies stream both ways; redirects are never followed; an OAuth token that came from
- * the cache and is refused with 401 is replaced and the request retried once, when its body can
- * be replayed (buffered up to `RELAY_MAX_REPLAY_BYTES`).
+ * injected. Bodies stream both ways; redirects are never followed; an OAuth token refused with
+ * 401, whatever its age, is reported to the token engine and the request retried once with the
+ * token it answers then, if that differs and the body can be replayed (buffered up to
+ * `RELAY_MAX_REPLAY_BYTES`).
  */
 import { AppError } from '../errors';
 import type { Credential, TokenSource } from './credentials';
@@ -143,7 +144,7 @@ function toCallerResponse(upstream: Response, credential: Credential): Response 
   return response;
 }
 
-/** Sends `request` to `upstream` with `credential`, retrying once on a 401 to a cached OAuth token. */
+/** Sends `request` to `upstream` with `credential`, retrying once on a 401 to an OAuth token. */
 export async function forward(request: Request, upstream: URL, credential: Credential, options: ForwardOptions): Promise<Response> {
   const baseHeaders = upstreamRequestHeaders(request.headers);
   const token = credential.type === 'token' ? await getToken(credential.tokens) : undefined;
@@ -189,7 +190,7 @@ export async function forward(request: Request, upstream: URL, credential: Crede
   const tokenSource = credential.type === 'token' ? credential.tokens : undefined;
   // The credential is set on these headers last, with `set`: a retry overwrites the refused token.
   let response = await attempt(token?.accessToken, baseHeaders);
-  if (response.status === 401 && tokenSource && token?.fromCache && body.replayable) {
+  if (response.status === 401 && tokenSource && token && body.replayable) {
     const refused = token.accessToken;
     let fresh: { accessToken: string; fromCache: boolean };
     try {

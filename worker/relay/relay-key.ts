@@ -14,8 +14,8 @@
  * nothing by its timing.
  */
 import { sha256Hex } from '../connections/seal';
-import type { RelayEntry, RelayKeyRecord } from '../connections/store';
-import { RELAY_KEY_PREFIX } from '../connections/store';
+import type { RelayEntry } from '../connections/read-path';
+import { RELAY_KEY_PREFIX, type RelayKeyRecord } from '../connections/relay-keys';
 import { AppError } from '../errors';
 import { bearerCredential } from '../http';
 

@@ -6,11 +6,12 @@
  * `INSECURE_ALLOW_LOOPBACK`, the path's safety, the method and path policy, and only then is the
  * request forwarded.
  *
- * Hot path cost: one isolate-cached read of the record and its keys (a KV get and a KV list when
- * cold; an unknown slug is cached as such too), one SHA-256 of the presented key per cached entry
- * (a key that matched is remembered with the entry, see `relay-key.ts`), the Base URL parsed and
- * checked once per cached record, no KV write but a throttled "last used" note after the answer,
- * and static secrets opened once per isolate.
+ * Hot path cost: one isolate-cached read of the record and its keys (one KV get when cold; an
+ * unknown slug is cached as such too and never wakes a connection's home), one SHA-256 of the
+ * presented key per cached entry (a key that matched is remembered with the entry, see
+ * `relay-key.ts`), the Base URL parsed and checked once per cached record, no write but a "last
+ * used" note to the connection's home after the answer, at most once a minute per key and
+ * isolate, and static secrets opened once per isolate.
  *
  * What an unauthenticated caller can learn: nothing about a slug from a request without a key
  * (other than a preflight, it costs no KV read at all) or with a wrong one (the same 401 for an
@@ -18,12 +19,13 @@
  * the connection's policy, so a preflight from a listed origin tells that the slug exists:
  * inherent, as the browser must be let through, and the caller must know a listed origin.
  * Unlisted origins and unknown slugs get the same 401, and cost at most one KV read per slug and
- * isolate every `RELAY_RECORD_CACHE_MS` (the store caches absence too).
+ * isolate every `RELAY_RECORD_CACHE_MS` (the read path caches absence too).
  */
 import { DEFAULT_RELAY_TIMEOUT_MS, urlProblem } from '../../contract/connection';
-import type { ConnectionStore, StoredConnection } from '../connections/store';
+import type { RelayEntry } from '../connections/read-path';
+import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
-import type { TokenProvider } from '../oauth/token-provider';
+import type { TokenProvider } from '../oauth/token-door';
 import { credentialFor } from './credentials';
 import { forward, type ForwardOptions } from './forward';
 import { buildUpstreamUrl, parseUpstreamBase, splitRelayUrl, type UpstreamBase } from './path';
@@ -42,11 +44,16 @@ import { checkRelayKey, presentedRelayKey, relayUnauthorized, rememberedRelayKey
 
 /** What the relay needs from the Worker around it. */
 export interface RelayDeps {
-  store: Pick<ConnectionStore, 'getForRelay' | 'touchKey' | 'openSecret'>;
+  /** The relay's copy of a connection (the read path). */
+  relayEntry(slug: string): Promise<RelayEntry | null>;
+  /** Notes that a key was used; `undefined` when nothing is sent (throttled, the common case). */
+  touchKey(slug: string, id: string): Promise<void> | undefined;
+  /** Opens the record's sealed secret. */
+  openSecret(record: StoredConnection): Promise<string | undefined>;
   /** The `INSECURE_ALLOW_LOOPBACK` var: stored Base URLs are checked against it again (once per cached record). */
   allowLoopback: boolean;
   /** Creates the token provider (only OAuth connections need one). */
-  tokenProvider(): TokenProvider;
+  tokenProvider(): Pick<TokenProvider, 'getAccessToken' | 'invalidate'>;
   fetch: ForwardOptions['fetch'];
   /** Keeps a promise running after the answer (`ctx.waitUntil`). */
   waitUntil(promise: Promise<unknown>): void;
@@ -65,18 +72,18 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
   const origin = headers.get('Origin');
 
   if (parts.slug !== null && origin !== null && isPreflight(request)) {
-    const entry = await deps.store.getForRelay(parts.slug);
+    const entry = await deps.relayEntry(parts.slug);
     if (entry && isOriginAllowed(origin, entry.record.relay)) return preflightResponse(request, origin, entry.record.relay);
   }
 
   const key = presentedRelayKey(headers.get('Authorization'));
   if (key === null) throw relayUnauthorized();
-  const entry = parts.slug === null ? null : await deps.store.getForRelay(parts.slug);
+  const entry = parts.slug === null ? null : await deps.relayEntry(parts.slug);
   const matched = rememberedRelayKey(entry, key) ?? (await checkRelayKey(entry, key));
   if (!entry || !matched) throw relayUnauthorized();
   const { record } = entry;
   // Throttled: most calls write nothing and get no promise to keep alive.
-  const touched = deps.store.touchKey(record.slug, matched.id);
+  const touched = deps.touchKey(record.slug, matched.id);
   if (touched) {
     deps.waitUntil(
       touched.catch((err: unknown) => {
@@ -125,7 +132,7 @@ async function send(request: Request, record: StoredConnection, tail: string, qu
   const upstream = buildUpstreamUrl(base, tail, query);
   assertMethodAllowed(request.method, record.relay);
   assertPathAllowed(tail, record.relay);
-  const credential = await credentialFor(record, { openSecret: (r) => deps.store.openSecret(r), tokenProvider: deps.tokenProvider });
+  const credential = await credentialFor(record, { openSecret: (r) => deps.openSecret(r), tokenProvider: deps.tokenProvider });
   return forward(request, upstream, credential, {
     fetch: deps.fetch,
     timeoutMs: record.relay?.timeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS,

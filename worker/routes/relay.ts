@@ -7,18 +7,42 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { allowLoopback } from '../app-env';
-import { storeFor } from '../connections/store';
+import { homeOf } from '../connections/home';
+import { readPathFor } from '../connections/read-path';
+import { openSecret } from '../connections/records';
+import { Sealer } from '../connections/seal';
 import { toProblem } from '../errors';
-import { createTokenProvider } from '../oauth/token-provider';
+import { TokenDoor } from '../oauth/token-door';
 import { RELAY_PATH_PREFIX } from '../relay/path';
 import { relay } from '../relay/relay';
 
 /** The upstream `fetch`: a wrapper, as workerd refuses a `fetch` called with another `this`. */
 const upstreamFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
 
+/** How often one isolate tells a connection's home that a relay key was used. */
+const KEY_USED_NOTE_INTERVAL_MS = 60_000;
+/** Last note sent by this isolate per `<slug>\n<key id>`. */
+const keyUseNotes = new Map<string, number>();
+const KEY_USE_NOTES_MAX = 10_000;
+
+/**
+ * Tells the connection's home that a key was used, at most once a minute per key and isolate.
+ * Decided at once: a call that sends nothing answers `undefined`, not a promise, so the hot path
+ * makes none. The stub is made here, by the request that sends (I/O objects cannot cross requests).
+ */
+export function touchKey(env: Env, slug: string, id: string): Promise<void> | undefined {
+  const name = `${slug}\n${id}`;
+  const now = Date.now();
+  if ((keyUseNotes.get(name) ?? 0) + KEY_USED_NOTE_INTERVAL_MS > now) return undefined;
+  if (keyUseNotes.size >= KEY_USE_NOTES_MAX) keyUseNotes.clear();
+  keyUseNotes.set(name, now);
+  // A real promise (the stub answers a thenable that is also a proxy).
+  return Promise.resolve(homeOf(env, slug).touchKeys(slug, [{ id, at: new Date(now).toISOString() }]));
+}
+
 /** Answers one relay request; throws the relay's own failures (`AppError`s). */
 function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): Promise<Response> {
-  const store = storeFor(env);
+  const readPath = readPathFor(env);
   const waitUntil = (promise: Promise<unknown>) => {
     try {
       if (ctx) return ctx.waitUntil(promise);
@@ -27,9 +51,11 @@ function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUnt
     }
   };
   return relay(request, {
-    store,
+    relayEntry: (slug) => readPath.relayEntry(slug),
+    touchKey: (slug, id) => touchKey(env, slug, id),
+    openSecret: (record) => openSecret(Sealer.fromSecretsKey(env.SECRETS_KEY), record),
     allowLoopback: allowLoopback(env),
-    tokenProvider: () => createTokenProvider(store, env, { waitUntil }),
+    tokenProvider: () => new TokenDoor(env),
     fetch: upstreamFetch,
     waitUntil,
   });

@@ -1,0 +1,237 @@
+/**
+ * The one door to the token engine, for the relay and the admin routes alike: a token for a
+ * call, the report of a refused one, "Test connection", the token status and the purge.
+ *
+ * Read path: this isolate's memory, then the KV mirror (`tok:<connection id>`), then the
+ * connection's home, which alone asks the token endpoint (see `token-broker.ts`). Concurrent
+ * callers in an isolate share one KV read and one call to the home.
+ *
+ * If the home cannot be reached, a cached token is served until it expires; without one, this
+ * isolate requests a token itself (client credentials only: a grant with refresh tokens has one
+ * writer), keeps it in memory only, never in KV, and counts it; the count reaches the home with
+ * the next call that gets through.
+ */
+import type { TokenStatusAnswer } from '../../contract/answers';
+import { DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../contract/connection';
+import { allowLoopback, secretsKeyOf } from '../app-env';
+import { systemClock, type Clock } from '../clock';
+import { homeOf, unwrap } from '../connections/home';
+import { readPathFor } from '../connections/read-path';
+import { openSecret, type StoredConnection } from '../connections/records';
+import { Sealer } from '../connections/seal';
+import { AppError } from '../errors';
+import { type CachedToken, fingerprintOf, isOAuthConnection, type OAuthConnection, refreshAtOf, tokenTag } from './fingerprint';
+import type { TokenAnswer, TokenTestOutcome } from './token-broker';
+import { requestToken, TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS } from './token-client';
+
+/** A token for one call; `fromCache` when no request was made for it. */
+export interface IssuedToken {
+  accessToken: string;
+  fromCache: boolean;
+}
+
+/** Access tokens for OAuth connections, and everything else the token engine does. */
+export interface TokenProvider {
+  /** A valid access token: memory, then the KV mirror, then the connection's home. */
+  getAccessToken(record: StoredConnection): Promise<IssuedToken>;
+  /**
+   * An upstream refused `accessToken`: tells the home, which refreshes only if it is still the
+   * current token (and not too often); the next `getAccessToken` answers what the home holds now.
+   */
+  invalidate(record: StoredConnection, accessToken: string): Promise<void>;
+  /** "Test connection": a fresh token request, never the token. */
+  test(record: StoredConnection): Promise<TokenTestOutcome>;
+  /** Whether a token is cached, when it expires, the request statistics. */
+  status(record: StoredConnection): Promise<TokenStatusAnswer>;
+  /** Forgets the connection's token (home, mirror, this isolate). */
+  purge(record: StoredConnection): Promise<void>;
+}
+
+interface MemoryEntry {
+  token: CachedToken;
+  refreshAt: number;
+}
+
+/**
+ * What one isolate remembers about tokens, shared by every door made in it (one per request).
+ * A new `TokenIsolateState` behaves as a freshly started isolate.
+ */
+export class TokenIsolateState {
+  /** By connection id. */
+  readonly memory = new Map<string, MemoryEntry>();
+  /** By connection id and fingerprint. */
+  readonly flights = new Map<string, Promise<IssuedToken>>();
+  /** Tokens fetched here while the home was out of reach, by slug, not yet reported. */
+  readonly fallbacks = new Map<string, number>();
+}
+
+const isolateState = new TokenIsolateState();
+
+/** Tuning of a door; the defaults suit production. */
+export interface TokenDoorOptions {
+  now?: Clock;
+  state?: TokenIsolateState;
+  /** `fetch` of the fallback request made here when the home is out of reach. */
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/** The connection as an OAuth one, or a 400 problem. */
+export function requireOAuth(record: StoredConnection): OAuthConnection {
+  if (!isOAuthConnection(record)) {
+    throw new AppError('not-oauth-connection', {
+      detail: `The connection "${record.slug}" uses ${record.auth.method} authentication, not OAuth 2.0 client credentials.`,
+    });
+  }
+  return record;
+}
+
+/** The token a home answered, or the problem it carries. */
+function issued(answer: TokenAnswer): CachedToken {
+  if (answer.ok) return answer.token;
+  if ('failure' in answer) throw new TokenEndpointError(answer.failure);
+  throw new AppError(answer.problem.code, { detail: answer.problem.detail });
+}
+
+/** The door; see the module header. */
+export class TokenDoor implements TokenProvider {
+  private readonly now: Clock;
+  private readonly state: TokenIsolateState;
+
+  constructor(
+    private readonly env: Env,
+    private readonly options: TokenDoorOptions = {},
+  ) {
+    this.now = options.now ?? systemClock;
+    this.state = options.state ?? isolateState;
+  }
+
+  async getAccessToken(record: StoredConnection): Promise<IssuedToken> {
+    const connection = requireOAuth(record);
+    const fingerprint = fingerprintOf(connection);
+    const entry = this.state.memory.get(connection.id);
+    if (entry !== undefined && entry.token.fingerprint === fingerprint && this.now() < entry.refreshAt) {
+      return { accessToken: entry.token.accessToken, fromCache: true };
+    }
+    const flightKey = `${connection.id}\n${fingerprint}`;
+    const { flights } = this.state;
+    let flight = flights.get(flightKey);
+    if (flight === undefined) {
+      flight = this.fly(connection).finally(() => {
+        if (flights.get(flightKey) === flight) flights.delete(flightKey);
+      });
+      flights.set(flightKey, flight);
+    }
+    return flight;
+  }
+
+  async invalidate(record: StoredConnection, accessToken: string): Promise<void> {
+    const connection = requireOAuth(record);
+    let answer: TokenAnswer;
+    try {
+      answer = await this.home(connection).refused(connection.slug, await tokenTag(accessToken));
+    } catch (err) {
+      console.warn('[token-door] the home could not be told of a refused token', connection.slug, err instanceof Error ? err.name : 'error');
+      return;
+    }
+    if (answer.ok) this.remember(connection, answer.token);
+    else if (this.state.memory.get(connection.id)?.token.accessToken === accessToken) this.state.memory.delete(connection.id);
+  }
+
+  async test(record: StoredConnection): Promise<TokenTestOutcome> {
+    const connection = requireOAuth(record);
+    return unwrap(await this.home(connection).testToken(connection.slug));
+  }
+
+  async status(record: StoredConnection): Promise<TokenStatusAnswer> {
+    const connection = requireOAuth(record);
+    try {
+      const status = unwrap(await this.home(connection).tokenStatus(connection.slug));
+      return {
+        cached: status.cached,
+        expiresAt: status.expiresAt,
+        lastError: status.lastError,
+        fetches: status.fetches,
+        nextAttemptAt: status.nextAttemptAt,
+        homeReachable: true,
+      };
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      const mirrored = await readPathFor(this.env).mirroredToken(connection).catch(() => null);
+      const valid = mirrored !== null && this.now() < mirrored.expiresAt;
+      return { cached: valid, expiresAt: valid ? new Date(mirrored.expiresAt).toISOString() : null, lastError: null, fetches: 0, nextAttemptAt: null, homeReachable: false };
+    }
+  }
+
+  async purge(record: StoredConnection): Promise<void> {
+    const connection = requireOAuth(record);
+    this.state.memory.delete(connection.id);
+    unwrap(await this.home(connection).purgeToken(connection.slug));
+  }
+
+  private home(connection: OAuthConnection) {
+    return homeOf(this.env, connection.slug);
+  }
+
+  private remember(connection: OAuthConnection, token: CachedToken): void {
+    if (token.expiresAt <= token.obtainedAt) return;
+    this.state.memory.set(connection.id, { token, refreshAt: refreshAtOf(token) });
+  }
+
+  /** One isolate flight: the KV mirror, else the home, else (home out of reach) a fallback. */
+  private async fly(connection: OAuthConnection): Promise<IssuedToken> {
+    const fingerprint = fingerprintOf(connection);
+    const remembered = this.state.memory.get(connection.id);
+    let stale: CachedToken | null = remembered?.token.fingerprint === fingerprint ? remembered.token : null;
+    const mirrored = await readPathFor(this.env).mirroredToken(connection).catch(() => null);
+    if (mirrored && this.now() < refreshAtOf(mirrored)) {
+      this.remember(connection, mirrored);
+      return { accessToken: mirrored.accessToken, fromCache: true };
+    }
+    if (mirrored && (!stale || mirrored.expiresAt > stale.expiresAt)) stale = mirrored;
+
+    const fallbacks = this.state.fallbacks.get(connection.slug) ?? 0;
+    let answer: TokenAnswer;
+    try {
+      answer = await this.home(connection).token(connection.slug, fallbacks);
+    } catch (err) {
+      console.warn('[token-door] the home could not be reached', connection.slug, err instanceof Error ? err.name : 'error');
+      if (stale && this.now() < stale.expiresAt) return { accessToken: stale.accessToken, fromCache: true };
+      return this.fallback(connection);
+    }
+    if (fallbacks > 0) this.state.fallbacks.delete(connection.slug);
+    const token = issued(answer);
+    this.remember(connection, token);
+    return { accessToken: token.accessToken, fromCache: answer.ok && !answer.fetched };
+  }
+
+  /** A token requested by this isolate itself, kept in its memory only, and counted. */
+  private async fallback(connection: OAuthConnection): Promise<IssuedToken> {
+    const { auth } = connection;
+    const clientSecret = await openSecret(Sealer.fromSecretsKey(secretsKeyOf(this.env)), connection);
+    if (clientSecret === undefined) throw new AppError('misconfigured', { detail: 'The connection has no client secret.' });
+    const response = await requestToken(
+      {
+        tokenUrl: auth.tokenUrl,
+        clientId: auth.clientId,
+        clientSecret,
+        clientAuth: auth.clientAuth,
+        scope: auth.scope || undefined,
+        tokenParams: auth.tokenParams,
+        defaultLifetimeSeconds: auth.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
+      },
+      { allowLoopback: allowLoopback(this.env), timeoutMs: this.options.timeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS, fetch: this.options.fetch },
+    );
+    this.state.fallbacks.set(connection.slug, (this.state.fallbacks.get(connection.slug) ?? 0) + 1);
+    const obtainedAt = this.now();
+    this.remember(connection, {
+      accessToken: response.accessToken,
+      tokenType: response.tokenType,
+      obtainedAt,
+      expiresAt: obtainedAt + response.expiresIn * 1000,
+      ...(response.scope !== undefined ? { scope: response.scope } : {}),
+      fingerprint: fingerprintOf(connection),
+    });
+    return { accessToken: response.accessToken, fromCache: false };
+  }
+}
