@@ -5,7 +5,7 @@
  * read. Every admin write goes through it; each is decided in one synchronous step over its own
  * storage (no await between the check and the write), so concurrent writes never interleave.
  *
- * Tables (see `docs/storage.md`):
+ * Tables (see `STORAGE.md`):
  * | table       | rows   | holds                                                                 |
  * |-------------|--------|-----------------------------------------------------------------------|
  * | `connection`| 0..1   | `id`, `version`, `record` (JSON of the stored record, secrets sealed) |
