@@ -17,6 +17,10 @@ export interface ConnectionSummary {
   baseOrigin: string;
   updatedAt: string;
   version: number;
+  /** Activity, refreshed at most once a minute: the last call (ISO 8601), calls in the last 24 h and the share of them that failed. */
+  lastCallAt?: string | null;
+  calls24h?: number;
+  errorRate24h?: number | null;
 }
 
 /**

@@ -6,6 +6,7 @@
  * body and every stored record with these; the dashboard validates its form with the same ones.
  */
 import * as v from 'valibot';
+import { LogSettingsSchema, type LogSettings } from './activity';
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export const NAME_MAX_LENGTH = 100;
@@ -287,6 +288,7 @@ export function ConnectionInputSchema(options: SchemaOptions) {
     baseUrl: urlField('Base URL', { allowLoopback: options.allowLoopback, allowQuery: false }),
     auth: AuthSchema(options),
     relay: v.optional(RelayPolicySchema),
+    log: v.optional(LogSettingsSchema),
   });
 }
 
@@ -352,6 +354,7 @@ export interface ConnectionView {
   baseUrl: string;
   auth: AuthView;
   relay?: RelayPolicy;
+  log?: LogSettings;
   relayUrl: string;
   /** Raised by every change; also the `ETag` (`"<version>"`) that `If-Match` compares. */
   version: number;

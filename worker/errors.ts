@@ -22,6 +22,7 @@ export const PROBLEMS = {
   'not-found': { status: 404, title: 'Not found' },
   'connection-not-found': { status: 404, title: 'Connection not found' },
   'key-not-found': { status: 404, title: 'Relay key not found' },
+  'call-not-found': { status: 404, title: 'Call not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'slug-taken': { status: 409, title: 'Slug already in use' },
   'version-conflict': { status: 412, title: 'The connection was changed meanwhile' },

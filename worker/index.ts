@@ -9,6 +9,7 @@ import { requireAdmin } from './auth/admin';
 import { readPathFor } from './connections/read-path';
 import { AppError, problemResponse, toProblem } from './errors';
 import { API_BODY_LIMIT_BYTES } from './http';
+import { activityRoutes } from './routes/activity';
 import { connectionRoutes } from './routes/connections';
 import { keyRoutes } from './routes/keys';
 import { isRelayUrl, relayFetch, relayRoutes } from './routes/relay';
@@ -37,6 +38,7 @@ const api = new Hono<AppEnv>()
   })
   .route('/connections', connectionRoutes)
   .route('/connections', tokenRoutes)
+  .route('/connections', activityRoutes)
   .route('/connections/:slug/keys', keyRoutes);
 
 export const app = new Hono<AppEnv>()

@@ -257,6 +257,9 @@ describe('GET /api/connections', () => {
       baseOrigin: 'https://api.acme.example',
       updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       version: 1,
+      lastCallAt: null,
+      calls24h: 0,
+      errorRate24h: null,
     });
     expect(connections[2]).toMatchObject({ slug: 'open', method: 'none', baseOrigin: 'https://open.example' });
   });

@@ -76,6 +76,9 @@ describe('GET /api/connections with 2,500 connections', () => {
       baseOrigin: 'https://api0.example',
       updatedAt: expect.stringMatching(/^\d{4}-/),
       version: 1,
+      lastCallAt: null,
+      calls24h: 0,
+      errorRate24h: null,
     });
     expect(JSON.stringify(body)).not.toContain('list-token-');
     for (const summary of body.connections) expect(new TextEncoder().encode(JSON.stringify(summary)).byteLength).toBeLessThan(1024);

@@ -11,6 +11,7 @@
  * | `connection`| 0..1   | `id`, `version`, `record` (JSON of the stored record, secrets sealed) |
  * | `relay_key` | 0..50  | `id`, `name`, `hash` (SHA-256 of the key), `created_at`, `last_used_at` |
  * | `token`, `token_state` | see `oauth/token-broker.ts`                                   |
+ * | `call_log`, `call_minute` | see `activity/call-store.ts`                               |
  *
  * KV entries it writes, as their only writer:
  * - `conn:<slug>`: `{"v": 3, "record", "keys"}` (what the relay needs), metadata the Summary.
@@ -27,6 +28,8 @@ import { systemClock, type Clock } from '../clock';
 import { AppError, type ProblemCode } from '../errors';
 import { fingerprintOf, isOAuthConnection, tokenMirrorKey } from '../oauth/fingerprint';
 import { TOKEN_SCHEMA, TokenBroker, type BrokerStatus, type TokenAnswer, type TokenTestOutcome } from '../oauth/token-broker';
+import type { Call, CallListAnswer, StatsAnswer, StatsWindow } from '../../contract/activity';
+import { CALL_SCHEMA, CallStore, type CallFilters } from '../activity/call-store';
 import { readLegacy, removeLegacy } from './legacy';
 import {
   keepSecret,
@@ -98,7 +101,11 @@ const HOME_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS connection (id TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL)',
   'CREATE TABLE IF NOT EXISTS relay_key (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT)',
   ...TOKEN_SCHEMA.split(';').map((s) => s.trim()).filter(Boolean),
+  ...CALL_SCHEMA,
 ];
+
+/** How often the listing's activity figures (in the KV Summary) are rewritten at most. */
+const ACTIVITY_REFRESH_MS = 60_000;
 
 /** The connection's home; see the module header. */
 export class ConnectionHome extends DurableObject<Env> {
@@ -113,6 +120,13 @@ export class ConnectionHome extends DurableObject<Env> {
   /** The record as last read or written (`undefined`: read storage). */
   private cached: StoredConnection | null | undefined;
   private mirrorChain: Promise<void> = Promise.resolve();
+  private callsMemo: CallStore | undefined;
+  /** When the Summary's activity figures were last written to KV. */
+  private activityWrittenAt = 0;
+
+  private get calls(): CallStore {
+    return (this.callsMemo ??= new CallStore(this.sql, () => this.clock()));
+  }
 
   private get sql(): SqlStorage {
     return this.ctx.storage.sql;
@@ -131,6 +145,9 @@ export class ConnectionHome extends DurableObject<Env> {
       now: () => this.clock(),
       currentRecord: () => this.readRecord(),
       fetch: (input, init) => (this.tokenFetch ?? fetch)(input, init),
+      recordCall: (entry) => {
+        this.calls.append([entry], this.retainDays());
+      },
     }));
   }
 
@@ -168,6 +185,7 @@ export class ConnectionHome extends DurableObject<Env> {
         baseUrl: input.baseUrl,
         auth,
         ...(input.relay ? { relay: input.relay } : {}),
+        ...(input.log ? { log: input.log } : {}),
         secretVersion: randomId(),
         createdAt: at,
         updatedAt: at,
@@ -222,10 +240,12 @@ export class ConnectionHome extends DurableObject<Env> {
         baseUrl: input.baseUrl,
         auth,
         relay: input.relay,
+        log: input.log,
         secretVersion: given !== undefined || existing.auth.method !== input.auth.method ? randomId() : existing.secretVersion,
         updatedAt: new Date(this.clock()).toISOString(),
       };
       if (!record.relay) delete record.relay;
+      if (!record.log) delete record.log;
       const tokenChanged =
         !isOAuthConnection(record) || !isOAuthConnection(existing) || fingerprintOf(record) !== fingerprintOf(existing);
       this.writeRecord(record);
@@ -308,6 +328,46 @@ export class ConnectionHome extends DurableObject<Env> {
     for (const { id, at } of uses.slice(0, MAX_KEYS_PER_CONNECTION)) {
       this.sql.exec('UPDATE relay_key SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)', at, id, at);
     }
+  }
+
+  // ---- call log (see `activity/call-store.ts`)
+
+  /**
+   * Stores a batch of calls sent by an isolate (after its answers, at most once a second or per
+   * 100 entries). The listing's activity figures follow at most once a minute.
+   */
+  async appendCalls(slug: string, entries: unknown[]): Promise<number> {
+    await this.ensure(slug);
+    if (!this.readRecord()) return 0;
+    const kept = this.calls.append(entries, this.retainDays());
+    if (kept > 0 && this.clock() - this.activityWrittenAt >= ACTIVITY_REFRESH_MS) await this.mirror(slug);
+    return kept;
+  }
+
+  /** Calls newest first. */
+  async listCalls(slug: string, filters: CallFilters): Promise<HomeResult<CallListAnswer>> {
+    await this.ensure(slug);
+    if (!this.readRecord()) return notFound(slug);
+    return { ok: true, value: this.calls.list(filters, this.retainDays()) };
+  }
+
+  /** One call. */
+  async getCall(slug: string, id: string): Promise<HomeResult<Call>> {
+    await this.ensure(slug);
+    if (!this.readRecord()) return notFound(slug);
+    const call = this.calls.get(id, this.retainDays());
+    return call ? { ok: true, value: call } : { ok: false, code: 'call-not-found', detail: 'There is no call with this id (calls are kept for the connection’s retention period).' };
+  }
+
+  /** Time buckets of calls by outcome, with durations. */
+  async callStats(slug: string, window: StatsWindow): Promise<HomeResult<StatsAnswer>> {
+    await this.ensure(slug);
+    if (!this.readRecord()) return notFound(slug);
+    return { ok: true, value: this.calls.stats(window) };
+  }
+
+  private retainDays(): number | undefined {
+    return this.readRecord()?.log?.retainDays;
   }
 
   // ---- token (see `oauth/token-broker.ts`)
@@ -402,7 +462,7 @@ export class ConnectionHome extends DurableObject<Env> {
 
   /** Empties every table but `connection` (which the caller writes or empties in the same step). */
   private clearTables(): void {
-    for (const table of ['relay_key', 'token', 'token_state']) this.sql.exec(`DELETE FROM ${table}`);
+    for (const table of ['relay_key', 'token', 'token_state', 'call_log', 'call_minute']) this.sql.exec(`DELETE FROM ${table}`);
   }
 
   /**
@@ -418,7 +478,8 @@ export class ConnectionHome extends DurableObject<Env> {
         return;
       }
       const value: { v: 3 } & RelayEntryData = { v: 3, record, keys: this.readKeys() };
-      await this.env.CONNECTIONS.put(connectionKey(slug), JSON.stringify(value), { metadata: toSummary(record) });
+      this.activityWrittenAt = this.clock();
+      await this.env.CONNECTIONS.put(connectionKey(slug), JSON.stringify(value), { metadata: { ...toSummary(record), ...this.calls.activity() } });
     };
     const next = this.mirrorChain.then(run, run);
     this.mirrorChain = next.catch((err: unknown) => {

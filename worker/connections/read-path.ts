@@ -47,6 +47,9 @@ const SummaryMetadataSchema = v.strictObject({
   baseOrigin: v.string(),
   updatedAt: v.string(),
   version: v.number(),
+  lastCallAt: v.optional(v.nullable(v.string())),
+  calls24h: v.optional(v.number()),
+  errorRate24h: v.optional(v.nullable(v.number())),
 });
 
 /** The relay's view of connections, per isolate; `entry: null` remembers a slug that does not exist. */

@@ -9,6 +9,7 @@
  * open.
  */
 import * as v from 'valibot';
+import { LogSettingsSchema } from '../../contract/activity';
 import type { ConnectionSummary } from '../../contract/answers';
 import {
   AuthSchema,
@@ -39,6 +40,7 @@ export const StoredConnectionSchema = v.strictObject({
   baseUrl: v.string(),
   auth: StoredAuthSchema,
   relay: v.optional(RelayPolicySchema),
+  log: v.optional(LogSettingsSchema),
   secretVersion: v.string(),
   createdAt: v.string(),
   updatedAt: v.string(),
@@ -144,6 +146,7 @@ export function toView(record: StoredConnection, origin: string): ConnectionView
     baseUrl: record.baseUrl,
     auth: auth as AuthView,
     ...(record.relay ? { relay: record.relay as RelayPolicy } : {}),
+    ...(record.log ? { log: record.log } : {}),
     relayUrl: `${origin}/relay/${record.slug}`,
     version: record.version,
     createdAt: record.createdAt,

@@ -26,6 +26,7 @@
  */
 import * as v from 'valibot';
 import type { TokenLastError } from '../../contract/answers';
+import type { CallInput } from '../activity/call-store';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../contract/connection';
 import { allowLoopback } from '../app-env';
 import type { Clock } from '../clock';
@@ -118,6 +119,8 @@ export interface BrokerOptions {
   currentRecord(): StoredConnection | null;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** Records a token request in the connection's call log. */
+  recordCall?(entry: CallInput): void;
 }
 
 function failureOf(err: unknown): TokenAnswer & { ok: false } {
@@ -212,7 +215,7 @@ export class TokenBroker {
   async test(): Promise<TokenTestOutcome> {
     const record = this.oauthRecord();
     if (!record) throw new AppError('not-oauth-connection', { detail: 'This connection does not use OAuth 2.0 client credentials.' });
-    const outcome = await this.fetchAndStore(record, this.generation);
+    const outcome = await this.fetchAndStore(record, this.generation, 'test');
     const durationMs = outcome.durationMs;
     if (!outcome.ok) {
       if (outcome.error instanceof TokenEndpointError) return { ok: false, failure: outcome.error.failure, durationMs };
@@ -295,7 +298,7 @@ export class TokenBroker {
     const generation = this.generation;
     const promise = (async (): Promise<TokenAnswer> => {
       const stale = refusedTag === undefined ? await this.load(record) : null;
-      const outcome = await this.fetchAndStore(record, generation);
+      const outcome = await this.fetchAndStore(record, generation, 'token');
       if (outcome.ok) return { ok: true, token: outcome.token, fetched: true };
       if (stale && this.options.now() < stale.expiresAt) {
         console.warn('[token-broker] refresh failed, serving the token until it expires', record.slug);
@@ -313,6 +316,7 @@ export class TokenBroker {
   private async fetchAndStore(
     record: OAuthConnection,
     generation: number,
+    kind: 'token' | 'test',
   ): Promise<{ ok: true; token: CachedToken; response: TokenResponse; durationMs: number } | { ok: false; error: unknown; durationMs: number }> {
     const { auth } = record;
     const { sealer, env, now } = this.options;
@@ -337,6 +341,7 @@ export class TokenBroker {
       );
     } catch (err) {
       const durationMs = Date.now() - started;
+      this.logCall(record, tokenCall(kind, auth.tokenUrl, now(), durationMs, err));
       if (this.isCurrent(record, generation)) {
         const state = this.state();
         const failures = state.failures + 1;
@@ -352,6 +357,7 @@ export class TokenBroker {
       return { ok: false, error: err, durationMs };
     }
     const durationMs = Date.now() - started;
+    this.logCall(record, tokenCall(kind, auth.tokenUrl, now(), durationMs, null));
     const obtainedAt = now();
     const token: CachedToken = {
       accessToken: response.accessToken,
@@ -384,6 +390,16 @@ export class TokenBroker {
       console.warn('[token-broker] KV mirror not written', record.slug, err instanceof Error ? err.name : 'error');
     }
     return { ok: true, token, response, durationMs };
+  }
+
+  /** Records a token request, unless its connection is gone meanwhile (nothing of it may stay). */
+  private logCall(record: OAuthConnection, entry: CallInput): void {
+    if (this.options.currentRecord()?.id !== record.id) return;
+    try {
+      this.options.recordCall?.(entry);
+    } catch (err) {
+      console.warn('[token-broker] call not logged', record.slug, err instanceof Error ? err.name : 'error');
+    }
   }
 
   /** Whether a request started under `generation` for `record` may still write back. */
@@ -455,4 +471,32 @@ export class TokenBroker {
       state.fallbacks,
     );
   }
+}
+
+/** The call-log entry of one token request: never the token, the secret or the endpoint's body. */
+function tokenCall(kind: 'token' | 'test', tokenUrl: string, at: number, durationMs: number, err: unknown): CallInput {
+  let path = '/';
+  try {
+    path = new URL(tokenUrl).pathname;
+  } catch {
+    // Checked at save; a broken URL still logs a call.
+  }
+  const status = err instanceof TokenEndpointError ? (err.failure.status ?? 0) : err === null ? 200 : 0;
+  return {
+    at,
+    kind,
+    method: 'POST',
+    path,
+    status: err === null ? 200 : err instanceof AppError ? err.status : 500,
+    upstreamStatus: err === null ? 200 : status === 0 ? null : status,
+    durationMs,
+    outcome: err === null ? 'success' : 'network-error',
+    keyName: null,
+    retried: false,
+    tokenFetched: true,
+    bytesIn: null,
+    bytesOut: null,
+    origin: null,
+    errorCode: err === null ? null : err instanceof AppError ? err.code : 'internal-error',
+  };
 }

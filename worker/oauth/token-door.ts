@@ -63,6 +63,8 @@ export class TokenIsolateState {
   readonly flights = new Map<string, Promise<IssuedToken>>();
   /** Tokens fetched here while the home was out of reach, by slug, not yet reported. */
   readonly fallbacks = new Map<string, number>();
+  /** Refusals being reported, by connection id and token tag: concurrent ones share one call to the home. */
+  readonly refusals = new Map<string, Promise<void>>();
 }
 
 const isolateState = new TokenIsolateState();
@@ -127,9 +129,23 @@ export class TokenDoor implements TokenProvider {
 
   async invalidate(record: StoredConnection, accessToken: string): Promise<void> {
     const connection = requireOAuth(record);
+    const tag = await tokenTag(accessToken);
+    const key = `${connection.id}\n${tag}`;
+    const { refusals } = this.state;
+    let report = refusals.get(key);
+    if (report === undefined) {
+      report = this.report(connection, accessToken, tag).finally(() => {
+        if (refusals.get(key) === report) refusals.delete(key);
+      });
+      refusals.set(key, report);
+    }
+    return report;
+  }
+
+  private async report(connection: OAuthConnection, accessToken: string, tag: string): Promise<void> {
     let answer: TokenAnswer;
     try {
-      answer = await this.home(connection).refused(connection.slug, await tokenTag(accessToken));
+      answer = await this.home(connection).refused(connection.slug, tag);
     } catch (err) {
       console.warn('[token-door] the home could not be told of a refused token', connection.slug, err instanceof Error ? err.name : 'error');
       return;

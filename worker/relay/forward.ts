@@ -32,6 +32,15 @@ export interface ForwardOptions {
   deadline?: (timeoutMs: number) => Deadline;
   /** Bodies up to this size are buffered for a retry (default `RELAY_MAX_REPLAY_BYTES`). */
   maxReplayBytes?: number;
+  /** Told what happened upstream, for the call log: the status answered, a retry, a token requested. */
+  observe?: (facts: ForwardFacts) => void;
+}
+
+/** What the forward step tells the call log about one call. */
+export interface ForwardFacts {
+  upstreamStatus: number;
+  retried: boolean;
+  tokenFetched: boolean;
 }
 
 /** What a `timerDeadline` rejects with (compared by identity; never leaves the forward step). */
@@ -190,6 +199,8 @@ export async function forward(request: Request, upstream: URL, credential: Crede
   const tokenSource = credential.type === 'token' ? credential.tokens : undefined;
   // The credential is set on these headers last, with `set`: a retry overwrites the refused token.
   let response = await attempt(token?.accessToken, baseHeaders);
+  let retried = false;
+  let tokenFetched = token !== undefined && !token.fromCache;
   if (response.status === 401 && tokenSource && token && body.replayable) {
     const refused = token.accessToken;
     let fresh: { accessToken: string; fromCache: boolean };
@@ -203,8 +214,11 @@ export async function forward(request: Request, upstream: URL, credential: Crede
     // Only a different token can change the answer; never more than this one retry.
     if (fresh.accessToken !== refused) {
       await response.body?.cancel().catch(() => undefined);
+      retried = true;
+      tokenFetched ||= !fresh.fromCache;
       response = await attempt(fresh.accessToken, baseHeaders);
     }
   }
+  options.observe?.({ upstreamStatus: response.status, retried, tokenFetched });
   return toCallerResponse(response, credential);
 }

@@ -27,7 +27,7 @@ import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-door';
 import { credentialFor } from './credentials';
-import { forward, type ForwardOptions } from './forward';
+import { forward, type ForwardFacts, type ForwardOptions } from './forward';
 import { buildUpstreamUrl, parseUpstreamBase, splitRelayUrl, type UpstreamBase } from './path';
 import {
   applyCors,
@@ -58,6 +58,18 @@ export interface RelayDeps {
   /** Keeps a promise running after the answer (`ctx.waitUntil`). */
   waitUntil(promise: Promise<unknown>): void;
   deadline?: ForwardOptions['deadline'];
+  /** Filled in as the call goes, for the call log (never a key or a secret). */
+  trace?: RelayTrace;
+}
+
+/** What the call log learns of one relay call. */
+export interface RelayTrace {
+  /** The connection, once the slug is known to exist. */
+  record?: StoredConnection;
+  keyName?: string;
+  tail?: string;
+  query?: string;
+  upstream?: ForwardFacts;
 }
 
 /** Adds the CORS headers of an allowed origin to an `AppError`, so the browser can read the problem. */
@@ -71,16 +83,26 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
   const headers = request.headers;
   const origin = headers.get('Origin');
 
+  const trace = deps.trace;
+  if (trace) {
+    trace.tail = parts.tail;
+    trace.query = parts.query;
+  }
   if (parts.slug !== null && origin !== null && isPreflight(request)) {
     const entry = await deps.relayEntry(parts.slug);
-    if (entry && isOriginAllowed(origin, entry.record.relay)) return preflightResponse(request, origin, entry.record.relay);
+    if (entry && isOriginAllowed(origin, entry.record.relay)) {
+      if (trace) trace.record = entry.record;
+      return preflightResponse(request, origin, entry.record.relay);
+    }
   }
 
   const key = presentedRelayKey(headers.get('Authorization'));
   if (key === null) throw relayUnauthorized();
   const entry = parts.slug === null ? null : await deps.relayEntry(parts.slug);
   const matched = rememberedRelayKey(entry, key) ?? (await checkRelayKey(entry, key));
+  if (trace && entry) trace.record = entry.record;
   if (!entry || !matched) throw relayUnauthorized();
+  if (trace) trace.keyName = matched.name;
   const { record } = entry;
   // Throttled: most calls write nothing and get no promise to keep alive.
   const touched = deps.touchKey(record.slug, matched.id);
@@ -133,9 +155,14 @@ async function send(request: Request, record: StoredConnection, tail: string, qu
   assertMethodAllowed(request.method, record.relay);
   assertPathAllowed(tail, record.relay);
   const credential = await credentialFor(record, { openSecret: (r) => deps.openSecret(r), tokenProvider: deps.tokenProvider });
+  const trace = deps.trace;
   return forward(request, upstream, credential, {
     fetch: deps.fetch,
     timeoutMs: record.relay?.timeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS,
     ...(deps.deadline ? { deadline: deps.deadline } : {}),
+    ...(trace ? { observe: (facts: ForwardFacts) => void (trace.upstream = facts) } : {}),
   });
 }
+
+/** The relay core without caller authentication, for the admin's test request: the same URL guards, policy, credentials and forward step. */
+export const sendUpstream = send;

@@ -14,7 +14,9 @@ import { Sealer } from '../connections/seal';
 import { toProblem } from '../errors';
 import { TokenDoor } from '../oauth/token-door';
 import { RELAY_PATH_PREFIX } from '../relay/path';
-import { relay } from '../relay/relay';
+import { relay, type RelayTrace } from '../relay/relay';
+import { relayCallEntry } from '../activity/call-entry';
+import { recordCall } from '../activity/recorder';
 
 /** The upstream `fetch`: a wrapper, as workerd refuses a `fetch` called with another `this`. */
 const upstreamFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
@@ -40,8 +42,8 @@ export function touchKey(env: Env, slug: string, id: string): Promise<void> | un
   return Promise.resolve(homeOf(env, slug).touchKeys(slug, [{ id, at: new Date(now).toISOString() }]));
 }
 
-/** Answers one relay request; throws the relay's own failures (`AppError`s). */
-function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): Promise<Response> {
+/** Answers one relay request; throws the relay's own failures (`AppError`s). Every call of a connection that exists is logged. */
+async function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): Promise<Response> {
   const readPath = readPathFor(env);
   const waitUntil = (promise: Promise<unknown>) => {
     try {
@@ -50,15 +52,43 @@ function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUnt
       // No usable execution context: let the promise run on its own.
     }
   };
-  return relay(request, {
-    relayEntry: (slug) => readPath.relayEntry(slug),
-    touchKey: (slug, id) => touchKey(env, slug, id),
-    openSecret: (record) => openSecret(Sealer.fromSecretsKey(env.SECRETS_KEY), record),
-    allowLoopback: allowLoopback(env),
-    tokenProvider: () => new TokenDoor(env),
-    fetch: upstreamFetch,
-    waitUntil,
-  });
+  const trace: RelayTrace = {};
+  const startedAt = Date.now();
+  let response: Response | null = null;
+  let error: unknown = null;
+  try {
+    response = await relay(request, {
+      relayEntry: (slug) => readPath.relayEntry(slug),
+      touchKey: (slug, id) => touchKey(env, slug, id),
+      openSecret: (record) => openSecret(Sealer.fromSecretsKey(env.SECRETS_KEY), record),
+      allowLoopback: allowLoopback(env),
+      tokenProvider: () => new TokenDoor(env),
+      fetch: upstreamFetch,
+      waitUntil,
+      trace,
+    });
+    return response;
+  } catch (err) {
+    error = err;
+    throw err;
+  } finally {
+    const { record } = trace;
+    if (record) {
+      const entry = relayCallEntry({
+        request,
+        record,
+        tail: trace.tail ?? '',
+        query: trace.query ?? '',
+        keyName: trace.keyName ?? null,
+        startedAt,
+        endedAt: Date.now(),
+        response,
+        error,
+        upstream: trace.upstream,
+      });
+      recordCall(env, ctx ? waitUntil : undefined, record.slug, entry);
+    }
+  }
 }
 
 /** True when the raw request URL's path is `/relay` or lies under `/relay/`. */

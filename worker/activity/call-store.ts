@@ -1,0 +1,280 @@
+/**
+ * The call log of one connection, in its home's SQLite: every relay call, token request, test and
+ * (later) feed run, with per-minute aggregates for the charts.
+ *
+ * Tables:
+ * | table         | rows                          | holds                                                     |
+ * |---------------|-------------------------------|-----------------------------------------------------------|
+ * | `call_log`    | ≤ 10,000, ≤ `log.retainDays`  | `seq` (order), `id`, `at` (epoch ms), `kind`, `outcome`, `entry` (the Call as JSON) |
+ * | `call_minute` | per minute and outcome, 30 days | `minute` (epoch minutes), `outcome`, `calls`, `histogram` (JSON counts per duration bucket) |
+ *
+ * Entries come from isolates in batches and are validated here (stored data is input too): strings
+ * are bounded, and nothing but the fields of a Call is kept. Percentiles are approximate: they come
+ * from a fixed histogram of durations, interpolated inside the bucket.
+ */
+import * as v from 'valibot';
+import {
+  CALL_KINDS,
+  CALL_OUTCOMES,
+  LOG_RETAIN_DAYS_DEFAULT,
+  type Call,
+  type CallListAnswer,
+  type CallOutcome,
+  type OutcomeCounts,
+  type StatsAnswer,
+  type StatsWindow,
+} from '../../contract/activity';
+import type { Clock } from '../clock';
+import { randomId } from '../connections/seal';
+
+/** Most entries kept per connection, whatever the retention. */
+export const CALL_LOG_MAX_ENTRIES = 10_000;
+/** How long per-minute aggregates are kept. */
+export const CALL_AGGREGATE_DAYS = 30;
+/** Upper bounds (ms) of the duration histogram's buckets; the last is open. */
+export const DURATION_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000] as const;
+/** Most entries one append takes (an isolate sends at most 100 at once). */
+const APPEND_MAX = 500;
+
+const WINDOWS: Record<StatsWindow, { seconds: number; bucketSeconds: number }> = {
+  '1h': { seconds: 3600, bucketSeconds: 60 },
+  '24h': { seconds: 86_400, bucketSeconds: 900 },
+  '7d': { seconds: 604_800, bucketSeconds: 7200 },
+};
+
+/** Outcomes that do not count as errors in the error rate. */
+const NOT_ERRORS: readonly CallOutcome[] = ['success', 'skipped', 'replayed', 'spam-honeypot'];
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+const nullableInt = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0)));
+
+/** A call as an isolate sends it (no id: the home gives one). */
+export const CallInputSchema = v.object({
+  at: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  kind: v.picklist(CALL_KINDS),
+  method: text(16),
+  path: text(2048),
+  status: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999)),
+  upstreamStatus: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999))),
+  durationMs: v.pipe(v.number(), v.minValue(0)),
+  outcome: v.picklist(CALL_OUTCOMES),
+  keyName: v.nullable(text(100)),
+  retried: v.boolean(),
+  tokenFetched: v.boolean(),
+  bytesIn: nullableInt,
+  bytesOut: nullableInt,
+  origin: v.nullable(text(300)),
+  errorCode: v.nullable(text(64)),
+  count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  feedId: v.optional(text(64)),
+  runId: v.optional(text(64)),
+  trigger: v.optional(text(32)),
+});
+export type CallInput = v.InferOutput<typeof CallInputSchema>;
+
+/** Filters of a listing, checked by the route. */
+export interface CallFilters {
+  limit: number;
+  /** `seq` to start below (exclusive). */
+  before?: number | undefined;
+  outcomes: CallOutcome[];
+  kinds: string[];
+  /** Epoch ms. */
+  since?: number | undefined;
+}
+
+function bucketOf(durationMs: number): number {
+  const i = DURATION_BOUNDS_MS.findIndex((bound) => durationMs < bound);
+  return i === -1 ? DURATION_BOUNDS_MS.length : i;
+}
+
+/** The `p` quantile (0..1) of a histogram, interpolated inside its bucket; null when empty. */
+export function quantile(histogram: readonly number[], p: number): number | null {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = p * total;
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    const n = histogram[i] ?? 0;
+    if (n > 0 && seen + n >= rank) {
+      const low = i === 0 ? 0 : DURATION_BOUNDS_MS[i - 1]!;
+      const high = DURATION_BOUNDS_MS[i] ?? low;
+      return Math.round((low + ((rank - seen) / n) * (high - low)) * 10) / 10;
+    }
+    seen += n;
+  }
+  return DURATION_BOUNDS_MS[DURATION_BOUNDS_MS.length - 1]!;
+}
+
+function emptyHistogram(): number[] {
+  return Array.from({ length: DURATION_BOUNDS_MS.length + 1 }, () => 0);
+}
+
+function addHistograms(into: number[], from: readonly number[]): void {
+  for (let i = 0; i < into.length; i++) into[i]! += from[i] ?? 0;
+}
+
+export const CALL_SCHEMA = [
+  'CREATE TABLE IF NOT EXISTS call_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, entry TEXT NOT NULL)',
+  'CREATE INDEX IF NOT EXISTS call_log_at ON call_log (at)',
+  'CREATE TABLE IF NOT EXISTS call_minute (minute INTEGER NOT NULL, outcome TEXT NOT NULL, calls INTEGER NOT NULL, histogram TEXT NOT NULL, PRIMARY KEY (minute, outcome))',
+];
+
+/** The call log of one home. */
+export class CallStore {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly now: Clock,
+  ) {}
+
+  /** Stores entries (invalid ones are dropped and counted), then applies retention. Answers how many were kept. */
+  append(entries: readonly unknown[], retainDays = LOG_RETAIN_DAYS_DEFAULT): number {
+    let kept = 0;
+    const minutes = new Map<string, { minute: number; outcome: string; calls: number; histogram: number[] }>();
+    for (const raw of entries.slice(0, APPEND_MAX)) {
+      const parsed = v.safeParse(CallInputSchema, raw);
+      if (!parsed.success) continue;
+      const entry = parsed.output;
+      const id = `c_${entry.at.toString(36)}${randomId(6)}`;
+      const call: Call = { id, ...entry, at: new Date(entry.at).toISOString() };
+      this.sql.exec('INSERT INTO call_log (id, at, kind, outcome, entry) VALUES (?, ?, ?, ?, ?)', id, entry.at, entry.kind, entry.outcome, JSON.stringify(call));
+      const minute = Math.floor(entry.at / 60_000);
+      const key = `${minute}|${entry.outcome}`;
+      const agg = minutes.get(key) ?? { minute, outcome: entry.outcome, calls: 0, histogram: emptyHistogram() };
+      const count = entry.count ?? 1;
+      agg.calls += count;
+      agg.histogram[bucketOf(entry.durationMs)]! += count;
+      minutes.set(key, agg);
+      kept++;
+    }
+    for (const agg of minutes.values()) {
+      const row = this.sql
+        .exec<{ calls: number; histogram: string }>('SELECT calls, histogram FROM call_minute WHERE minute = ? AND outcome = ?', agg.minute, agg.outcome)
+        .toArray()[0];
+      if (row) {
+        addHistograms(agg.histogram, JSON.parse(row.histogram) as number[]);
+        agg.calls += row.calls;
+      }
+      this.sql.exec(
+        'INSERT OR REPLACE INTO call_minute (minute, outcome, calls, histogram) VALUES (?, ?, ?, ?)',
+        agg.minute,
+        agg.outcome,
+        agg.calls,
+        JSON.stringify(agg.histogram),
+      );
+    }
+    if (entries.length > kept) console.warn('[call-log] dropped entries that failed validation:', entries.length - kept);
+    this.prune(retainDays);
+    return kept;
+  }
+
+  /** Drops entries past the retention or the cap, and aggregates past 30 days. */
+  prune(retainDays = LOG_RETAIN_DAYS_DEFAULT): void {
+    const now = this.now();
+    this.sql.exec('DELETE FROM call_log WHERE at < ?', now - retainDays * 86_400_000);
+    this.sql.exec(
+      'DELETE FROM call_log WHERE seq <= (SELECT seq FROM call_log ORDER BY seq DESC LIMIT 1 OFFSET ?)',
+      CALL_LOG_MAX_ENTRIES,
+    );
+    this.sql.exec('DELETE FROM call_minute WHERE minute < ?', Math.floor(now / 60_000) - CALL_AGGREGATE_DAYS * 1440);
+  }
+
+  /** Calls newest first, filtered, with the cursor of the next page. */
+  list(filters: CallFilters, retainDays = LOG_RETAIN_DAYS_DEFAULT): CallListAnswer {
+    const where: string[] = ['at >= ?'];
+    const params: (string | number)[] = [Math.max(filters.since ?? 0, this.now() - retainDays * 86_400_000)];
+    if (filters.before !== undefined) {
+      where.push('seq < ?');
+      params.push(filters.before);
+    }
+    if (filters.outcomes.length > 0) {
+      where.push(`outcome IN (${filters.outcomes.map(() => '?').join(', ')})`);
+      params.push(...filters.outcomes);
+    }
+    if (filters.kinds.length > 0) {
+      where.push(`kind IN (${filters.kinds.map(() => '?').join(', ')})`);
+      params.push(...filters.kinds);
+    }
+    const rows = this.sql
+      .exec<{ seq: number; entry: string }>(`SELECT seq, entry FROM call_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, ...params, filters.limit + 1)
+      .toArray();
+    const page = rows.slice(0, filters.limit);
+    const more = rows.length > filters.limit;
+    return { calls: page.map((r) => JSON.parse(r.entry) as Call), cursor: more ? String(page[page.length - 1]!.seq) : null };
+  }
+
+  /** One call by id, or null (also once it is past the retention). */
+  get(id: string, retainDays = LOG_RETAIN_DAYS_DEFAULT): Call | null {
+    const row = this.sql
+      .exec<{ entry: string }>('SELECT entry FROM call_log WHERE id = ? AND at >= ?', id, this.now() - retainDays * 86_400_000)
+      .toArray()[0];
+    return row ? (JSON.parse(row.entry) as Call) : null;
+  }
+
+  /** Time buckets of a window: counts by outcome and approximate p50 / p95 durations. */
+  stats(window: StatsWindow): StatsAnswer {
+    const { seconds, bucketSeconds } = WINDOWS[window];
+    const now = this.now();
+    const bucketMs = bucketSeconds * 1000;
+    const end = Math.floor(now / bucketMs) * bucketMs + bucketMs;
+    const start = end - seconds * 1000;
+    const buckets = Array.from({ length: seconds / bucketSeconds }, (_, i) => ({
+      start: start + i * bucketMs,
+      total: 0,
+      outcomes: {} as OutcomeCounts,
+      histogram: emptyHistogram(),
+    }));
+    const totals = { total: 0, outcomes: {} as OutcomeCounts, histogram: emptyHistogram() };
+    const rows = this.sql
+      .exec<{ minute: number; outcome: CallOutcome; calls: number; histogram: string }>(
+        'SELECT minute, outcome, calls, histogram FROM call_minute WHERE minute >= ? AND minute < ?',
+        Math.floor(start / 60_000),
+        Math.floor(end / 60_000),
+      )
+      .toArray();
+    for (const row of rows) {
+      const bucket = buckets[Math.floor((row.minute * 60_000 - start) / bucketMs)];
+      if (!bucket) continue;
+      const histogram = JSON.parse(row.histogram) as number[];
+      for (const target of [bucket, totals]) {
+        target.total += row.calls;
+        target.outcomes[row.outcome] = (target.outcomes[row.outcome] ?? 0) + row.calls;
+        addHistograms(target.histogram, histogram);
+      }
+    }
+    const errors = Object.entries(totals.outcomes).reduce((n, [outcome, count]) => n + (NOT_ERRORS.includes(outcome as CallOutcome) ? 0 : count), 0);
+    return {
+      window,
+      bucketSeconds,
+      buckets: buckets.map((b) => ({
+        start: new Date(b.start).toISOString(),
+        total: b.total,
+        outcomes: b.outcomes,
+        p50Ms: quantile(b.histogram, 0.5),
+        p95Ms: quantile(b.histogram, 0.95),
+      })),
+      totals: {
+        total: totals.total,
+        outcomes: totals.outcomes,
+        p50Ms: quantile(totals.histogram, 0.5),
+        p95Ms: quantile(totals.histogram, 0.95),
+        errorRate: totals.total === 0 ? null : Math.round((errors / totals.total) * 1000) / 1000,
+      },
+    };
+  }
+
+  /** The listing's activity figures: last call, calls in 24 h, error rate. */
+  activity(): { lastCallAt: string | null; calls24h: number; errorRate24h: number | null } {
+    const last = this.sql.exec<{ at: number }>('SELECT at FROM call_log ORDER BY seq DESC LIMIT 1').toArray()[0];
+    const rows = this.sql
+      .exec<{ outcome: CallOutcome; calls: number }>('SELECT outcome, SUM(calls) AS calls FROM call_minute WHERE minute >= ? GROUP BY outcome', Math.floor(this.now() / 60_000) - 1440)
+      .toArray();
+    const total = rows.reduce((n, r) => n + r.calls, 0);
+    const errors = rows.reduce((n, r) => n + (NOT_ERRORS.includes(r.outcome) ? 0 : r.calls), 0);
+    return {
+      lastCallAt: last ? new Date(last.at).toISOString() : null,
+      calls24h: total,
+      errorRate24h: total === 0 ? null : Math.round((errors / total) * 1000) / 1000,
+    };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The isolate's side of the call log: entries are buffered per connection and sent to its home
+ * after the answers (`waitUntil`), at most once a second per isolate, or at once when a connection
+ * has 100 waiting. The request that sends makes its own stub (I/O objects cannot cross requests);
+ * the buffer is plain data. An isolate that goes away may lose its last unsent second.
+ *
+ * Refused calls (a wrong relay key for a slug that exists) are kept one by one up to
+ * `REFUSED_PER_BATCH` per batch; past that they are counted into one aggregated entry.
+ */
+import type { CallInput } from './call-store';
+import { homeOf } from '../connections/home';
+
+/** Longest an entry waits in an isolate before it is sent. */
+export const CALL_FLUSH_INTERVAL_MS = 1_000;
+/** Entries of one connection that make a batch go at once. */
+export const CALL_BATCH_MAX = 100;
+/** Refused calls kept one by one per batch; the rest are aggregated. */
+export const REFUSED_PER_BATCH = 10;
+/** Bound on connections with entries waiting (memory). */
+const BUFFERED_CONNECTIONS_MAX = 1_000;
+
+interface Pending {
+  entries: CallInput[];
+  refused: number;
+  aggregate: CallInput | undefined;
+}
+
+const pending = new Map<string, Pending>();
+let timerRunning = false;
+/** Batches sent by this isolate, and entries in them (the bench reads these). */
+export const recorderCounters = { batches: 0, entries: 0, dropped: 0 };
+
+/** What keeps a promise running after the answer. */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** Buffers one call of `slug`; sends it with the next batch (see the module header). */
+export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: string, entry: CallInput): void {
+  let buffer = pending.get(slug);
+  if (buffer === undefined) {
+    if (pending.size >= BUFFERED_CONNECTIONS_MAX) {
+      recorderCounters.dropped++;
+      return;
+    }
+    buffer = { entries: [], refused: 0, aggregate: undefined };
+    pending.set(slug, buffer);
+  }
+  if (entry.outcome === 'refused' && entry.errorCode === 'unauthorized') {
+    buffer.refused++;
+    if (buffer.refused > REFUSED_PER_BATCH) {
+      if (buffer.aggregate) {
+        buffer.aggregate.count = (buffer.aggregate.count ?? 1) + 1;
+        buffer.aggregate.durationMs = Math.max(buffer.aggregate.durationMs, entry.durationMs);
+      } else {
+        buffer.aggregate = { ...entry, count: 1 };
+      }
+      return;
+    }
+  }
+  buffer.entries.push(entry);
+  if (buffer.entries.length >= CALL_BATCH_MAX) {
+    const sending = send(env, slug);
+    if (waitUntil) waitUntil(sending);
+    return;
+  }
+  if (!timerRunning && waitUntil) {
+    timerRunning = true;
+    waitUntil(
+      new Promise((resolve) => setTimeout(resolve, CALL_FLUSH_INTERVAL_MS)).then(() => {
+        timerRunning = false;
+        return flushCalls(env);
+      }),
+    );
+  }
+}
+
+/** Sends every waiting entry now (tests and benchmarks use it for a deterministic flush). */
+export async function flushCalls(env: Env): Promise<void> {
+  await Promise.all([...pending.keys()].map((slug) => send(env, slug)));
+}
+
+async function send(env: Env, slug: string): Promise<void> {
+  const buffer = pending.get(slug);
+  if (!buffer) return;
+  pending.delete(slug);
+  const entries = buffer.aggregate ? [...buffer.entries, buffer.aggregate] : buffer.entries;
+  if (entries.length === 0) return;
+  recorderCounters.batches++;
+  recorderCounters.entries += entries.length;
+  try {
+    await homeOf(env, slug).appendCalls(slug, entries);
+  } catch (err) {
+    recorderCounters.dropped += entries.length;
+    console.warn('[call-log] a batch could not be sent', slug, err instanceof Error ? err.name : 'error');
+  }
+}
