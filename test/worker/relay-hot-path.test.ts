@@ -9,12 +9,12 @@
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../../worker/index';
-import { Sealer } from '../../worker/connections/seal';
+import { Sealer, sha256Hex as hex } from '../../worker/connections/seal';
 import { ConnectionStore, RELAY_RECORD_CACHE_MS, type RelayEntry, type StoredConnection } from '../../worker/connections/store';
 import { relay, type RelayDeps } from '../../worker/relay/relay';
 import { isRelayUrl } from '../../worker/routes/relay';
 import { Mock } from '../support/worker-mock';
-import { admin, call, captureLogs, ORIGIN, newRelayKey, relayConnection } from '../support/worker-api';
+import { admin, call, captureLogs, ORIGIN, newRelayKey, relayAt as relayCall, relayConnection } from '../support/worker-api';
 
 const connect = (baseUrl: string, relay?: Record<string, unknown>) => relayConnection(baseUrl, relay, { slugPrefix: 'hot', token: 'hot-upstream-token' });
 const newKey = newRelayKey;
@@ -22,17 +22,6 @@ const newKey = newRelayKey;
 async function keyIds(slug: string): Promise<string[]> {
   const res = await admin(`/api/connections/${slug}/keys`);
   return ((await res.json()) as { keys: { id: string }[] }).keys.map((k) => k.id);
-}
-
-function relayCall(path: string, key: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${key}`);
-  return call(path, { ...init, headers });
-}
-
-async function hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 afterEach(() => {
