@@ -1,0 +1,253 @@
+/**
+ * The attack corpus: each finding of a scripted attack run against the Worker, kept as tests.
+ * Every relay case runs against the recording mock upstream and proves what the upstream saw (or
+ * that it saw nothing); every admin case proves nothing was stored. The hostile-path corpus is in
+ * `relay-paths.test.ts`, redaction of the client secret in `oauth-client.test.ts`, sealing in
+ * `seal.test.ts`; the cases that need a real HTTP connection in `test/e2e/http-edges.test.ts`.
+ */
+import { env, exports } from 'cloudflare:workers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { canonicalHost, isLoopbackHost, urlProblem } from '../../contract/connection';
+import { app } from '../../worker/index';
+import { requestToken, TokenEndpointError } from '../../worker/oauth/token-client';
+import { Mock, type RecordedRequest } from '../support/worker-mock';
+import { admin, call, captureLogs, ORIGIN, oauthInput, relayCall } from '../support/worker-api';
+import { uniqueSlug } from '../support/worker-oauth';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Sends an admin request through the app with `INSECURE_ALLOW_LOOPBACK=false`, as in production. */
+function strictAdmin(path: string, method: string, json: unknown): Promise<Response> {
+  return Promise.resolve(
+    app.request(
+      path,
+      { method, headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(json) },
+      { ...env, INSECURE_ALLOW_LOOPBACK: 'false' },
+    ),
+  );
+}
+
+async function problem(res: Response): Promise<{ type: string; errors?: Record<string, string[]>; detail: string }> {
+  expect(res.headers.get('Content-Type')).toBe('application/problem+json');
+  return res.json();
+}
+
+async function expectNotStored(slug: string): Promise<void> {
+  expect((await admin(`/api/connections/${slug}`)).status).toBe(404);
+}
+
+/** A connection to the mock with `auth`, and a relay key for it. */
+async function connect(baseUrl: string, auth: Record<string, unknown>, relay?: Record<string, unknown>): Promise<{ slug: string; key: string }> {
+  const slug = uniqueSlug('atk');
+  const created = await admin('/api/connections', { method: 'POST', json: { name: 'Attack corpus', slug, baseUrl, auth, ...(relay ? { relay } : {}) } });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const keyRes = await admin(`/api/connections/${slug}/keys`, { method: 'POST', json: { name: 'corpus' } });
+  expect(keyRes.status).toBe(201);
+  return { slug, key: ((await keyRes.json()) as { key: string }).key };
+}
+
+async function onlyRequest(m: Mock): Promise<RecordedRequest> {
+  const { requests, unexpected } = await m.received();
+  expect(unexpected).toEqual([]);
+  expect(requests).toHaveLength(1);
+  return requests[0]!;
+}
+
+async function expectNoUpstreamCall(m: Mock): Promise<void> {
+  const { requests, unexpected } = await m.received();
+  expect(requests).toEqual([]);
+  expect(unexpected).toEqual([]);
+}
+
+describe('1. loopback judged by canonical host, not by spelling', () => {
+  const LOOPBACK_SPELLINGS = [
+    'https://localhost./',
+    'https://LocalHost./',
+    'https://foo.localhost./',
+    'https://localhost%2e/',
+    'https://localhost%2E/v2',
+    'https://localhost../',
+    'https://%6c%6fcalhost/',
+    'https://ⓛocalhost/',
+    'https://LOCALHOST:8443/api',
+    'https://127.0.0.1./',
+    'https://127.1/',
+    'https://0x7f.0.0.1/',
+    'https://2130706433/',
+    'https://0177.0.0.1/',
+    'https://127.255.255.254/',
+    'https://0.0.0.0/',
+    'https://0/',
+    'https://[::1]/',
+    'https://[0:0:0:0:0:0:0:1]/',
+    'https://[::]/',
+    'https://[::ffff:127.0.0.1]/',
+    'https://[::ffff:7f00:1]/',
+    'https://[::ffff:0.0.0.0]/',
+    'http://localhost./',
+    'http://127.0.0.1:8080/',
+  ];
+
+  it.each(LOOPBACK_SPELLINGS)('refuses the Base URL %s with INSECURE_ALLOW_LOOPBACK=false, naming the setting', async (baseUrl) => {
+    const slug = uniqueSlug('loop');
+    const res = await strictAdmin('/api/connections', 'POST', { name: 'Loop', slug, baseUrl, auth: { method: 'none' } });
+    expect(res.status).toBe(400);
+    const body = await problem(res);
+    expect(body.errors?.baseUrl?.join(' ')).toMatch(/INSECURE_ALLOW_LOOPBACK=true/);
+    await expectNotStored(slug);
+  });
+
+  it.each(['https://localhost./token', 'https://LOCALHOST%2e/token', 'https://[::ffff:127.0.0.1]/token', 'https://0x7f.1/token'])(
+    'refuses the Token URL %s with INSECURE_ALLOW_LOOPBACK=false',
+    async (tokenUrl) => {
+      const slug = uniqueSlug('loop');
+      const res = await strictAdmin('/api/connections', 'POST', oauthInput({ slug }, { tokenUrl }));
+      expect(res.status).toBe(400);
+      expect((await problem(res)).errors?.['auth.tokenUrl']?.join(' ')).toMatch(/INSECURE_ALLOW_LOOPBACK/);
+      await expectNotStored(slug);
+    },
+  );
+
+  it.each(['https://10.0.0.1/', 'https://192.168.1.1./', 'https://172.16.0.1/', 'https://169.254.169.254/latest', 'https://0x0a.0.0.1/', 'https://[fc00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/', 'https://8.8.8.8/'])(
+    'refuses the IP literal %s as a Base URL, loopback allowed or not',
+    async (baseUrl) => {
+      for (const allowLoopback of [false, true]) {
+        expect(urlProblem(baseUrl, { allowLoopback, allowQuery: false })).toMatch(/^Use a host name/);
+      }
+      const slug = uniqueSlug('ip');
+      const res = await strictAdmin('/api/connections', 'POST', { name: 'IP', slug, baseUrl, auth: { method: 'none' } });
+      expect(res.status).toBe(400);
+      await expectNotStored(slug);
+    },
+  );
+
+  it('writes hosts in one canonical form: lower case, percent-decoded, no trailing dots', () => {
+    expect(canonicalHost('LocalHost.')).toBe('localhost');
+    expect(canonicalHost('localhost%2e')).toBe('localhost');
+    expect(canonicalHost('API.Example.COM..')).toBe('api.example.com');
+    expect(canonicalHost('%61pi.example')).toBe('api.example');
+    expect(isLoopbackHost('foo.LOCALHOST.')).toBe(true);
+    expect(isLoopbackHost('localhost.example')).toBe(false);
+    expect(isLoopbackHost('notlocalhost')).toBe(false);
+    expect(isLoopbackHost('[::2]')).toBe(false);
+    expect(isLoopbackHost('128.0.0.1')).toBe(false);
+  });
+
+  it('keeps public host names with a trailing dot acceptable', () => {
+    expect(urlProblem('https://api.example.com./v2', { allowLoopback: false, allowQuery: false })).toBeUndefined();
+  });
+
+  it('refuses a loopback Token URL spelled with a trailing dot in the token client, sending nothing', async () => {
+    const fetch = vi.fn(() => Promise.reject(new Error('must not be called')));
+    const error = await requestToken(
+      { tokenUrl: 'https://localhost./token', clientId: 'c', clientSecret: 's', clientAuth: 'client_secret_basic', defaultLifetimeSeconds: 3600 },
+      { allowLoopback: false, fetch },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    expect((error as TokenEndpointError).failure.reason).toBe('url-not-allowed');
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('refuses to relay to a stored Base URL that is loopback by another spelling when the deployment does not allow it', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/x', { json: {} });
+    const port = new URL(m.origin).port;
+    const { slug, key } = await connect(`http://LocalHost.:${port}/${m.ns}/v2`, { method: 'none' });
+    const logs = captureLogs();
+    try {
+      const res = await app.request(`${ORIGIN}/relay/${slug}/x`, { headers: { Authorization: `Bearer ${key}` } }, { ...env, INSECURE_ALLOW_LOOPBACK: 'false' });
+      expect(res.status).toBe(500);
+      expect((await problem(res)).type).toMatch(/\/misconfigured$/);
+    } finally {
+      logs.restore();
+    }
+    await expectNoUpstreamCall(m);
+  });
+});
+
+describe('4. secrets and names that become header values are checked when saved', () => {
+  const BAD_HEADER_VALUES: [string, string][] = [
+    ['CR LF', 'zq9tok\r\nX-Injected: yes'],
+    ['LF', 'zq9tok\nX-Injected: yes'],
+    ['CR', 'zq9tok\rmore'],
+    ['NUL', 'zq9tok\u0000'],
+    ['DEL', 'zq9tok\u007f'],
+    ['a leading space', ' zq9tok'],
+    ['a trailing tab', 'zq9tok\t'],
+    ['non-ASCII', 'zq9tök'],
+  ];
+
+  it.each(BAD_HEADER_VALUES)('refuses a bearer token with %s: 400 naming auth.token, nothing stored', async (_label, token) => {
+    const slug = uniqueSlug('hdr');
+    const res = await admin('/api/connections', { method: 'POST', json: { name: 'Hdr', slug, baseUrl: 'https://api.acme.example', auth: { method: 'bearer', token } } });
+    expect(res.status).toBe(400);
+    const body = await problem(res);
+    expect(Object.keys(body.errors ?? {})).toEqual(['auth.token']);
+    expect(body.errors!['auth.token']!.join(' ')).toMatch(/HTTP header/);
+    expect(JSON.stringify(body)).not.toContain('zq9t');
+    await expectNotStored(slug);
+  });
+
+  it.each(BAD_HEADER_VALUES)('refuses an API key sent in a header with %s, naming auth.value', async (_label, value) => {
+    const res = await admin('/api/connections', { method: 'POST', json: { name: 'Hdr', slug: uniqueSlug('hdr'), baseUrl: 'https://api.acme.example', auth: { method: 'api_key', name: 'X-Key', value, in: 'header' } } });
+    expect(res.status).toBe(400);
+    expect(Object.keys((await problem(res)).errors ?? {})).toEqual(['auth.value']);
+  });
+
+  it.each(['X-Key\r\nX-Injected', 'X Key', 'X-Key:', 'Host', 'Content-Length', 'Transfer-Encoding', 'Proxy-Authorization', ''])(
+    'refuses the API key header name %j',
+    async (name) => {
+      const res = await admin('/api/connections', { method: 'POST', json: { name: 'Hdr', slug: uniqueSlug('hdr'), baseUrl: 'https://api.acme.example', auth: { method: 'api_key', name, value: 'v', in: 'header' } } });
+      expect(res.status).toBe(400);
+      expect(Object.keys((await problem(res)).errors ?? {})).toEqual(['auth.name']);
+    },
+  );
+
+  it.each([
+    ['username', { username: 'ali\r\nce', password: 'pw' }],
+    ['username', { username: 'alice\u0000', password: 'pw' }],
+    ['password', { username: 'alice', password: 'p\nw' }],
+    ['password', { username: 'alice', password: 'pw\u001b[0m' }],
+  ])('refuses a basic %s with a control character', async (field, auth) => {
+    const res = await admin('/api/connections', { method: 'POST', json: { name: 'Hdr', slug: uniqueSlug('hdr'), baseUrl: 'https://api.acme.example', auth: { method: 'basic', ...auth } } });
+    expect(res.status).toBe(400);
+    expect(Object.keys((await problem(res)).errors ?? {})).toEqual([`auth.${field}`]);
+  });
+
+  it('refuses a header-unsafe token on replace too, and keeps the stored one', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/x', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'bearer', token: 'good-token' });
+    const res = await admin(`/api/connections/${slug}`, { method: 'PUT', json: { name: 'Attack corpus', slug, baseUrl: m.url('/v2'), auth: { method: 'bearer', token: 'bad\r\ntoken' } } });
+    expect(res.status).toBe(400);
+    expect(Object.keys((await problem(res)).errors ?? {})).toEqual(['auth.token']);
+    expect((await relayCall(slug, key, '/x')).status).toBe(200);
+    expect((await onlyRequest(m)).headers.authorization).toBe('Bearer good-token');
+  });
+
+  it('accepts non-ASCII basic credentials (sent as UTF-8 in Base64) and an API key in the query with any characters', async () => {
+    const basic = await admin('/api/connections', { method: 'POST', json: { name: 'Ok', slug: uniqueSlug('ok'), baseUrl: 'https://api.acme.example', auth: { method: 'basic', username: 'ålice', password: 'pä ss€' } } });
+    expect(basic.status).toBe(201);
+    const query = await admin('/api/connections', { method: 'POST', json: { name: 'Ok', slug: uniqueSlug('ok'), baseUrl: 'https://api.acme.example', auth: { method: 'api_key', name: 'k', value: 'a b\nc', in: 'query' } } });
+    expect(query.status).toBe(201);
+  });
+});
+
+describe('7. reserved names in tokenParams', () => {
+  it.each(['__proto__', 'constructor', 'prototype', 'grant_type', 'client_id', 'client_secret', 'scope', 'client_assertion', 'client_assertion_type'])(
+    'refuses the token parameter %s with 400 naming it',
+    async (name) => {
+      const slug = uniqueSlug('tp');
+      // Written as JSON text: an object literal with `__proto__` would set the prototype instead.
+      const body = JSON.stringify(oauthInput({ slug }, { tokenParams: { audience: 'x' } })).replace('"audience":"x"', `"audience":"x","${name}":"v"`);
+      const res = await call('/api/connections', { method: 'POST', headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body });
+      expect(res.status).toBe(400);
+      const errors = (await problem(res)).errors ?? {};
+      expect(Object.keys(errors)).toEqual([`auth.tokenParams.${name}`]);
+      await expectNotStored(slug);
+    },
+  );
+});
+
