@@ -167,6 +167,95 @@ describe('1. loopback judged by canonical host, not by spelling', () => {
   });
 });
 
+describe('2. an API key sent in the query never comes back in an answer header', () => {
+  const VALUE = 'qk-9f8e/7d6c=5b4a';
+  const FORM = new URLSearchParams({ v: VALUE }).toString().slice(2);
+
+  it('redacts the key in every header that echoes the request URL, whatever its name', async () => {
+    const m = new Mock();
+    const { slug, key } = await connect(m.url('/v2'), { method: 'api_key', name: 'api_key', value: VALUE, in: 'query' });
+    await m.on('GET', '/v2/echo', {
+      json: {},
+      headers: {
+        'X-Request-Url': `${m.url('/v2/echo')}?a=1&api_key=${FORM}`,
+        'X-Original-Request': `GET /v2/echo?api_key=${FORM} HTTP/1.1`,
+        'X-Debug': `key=${VALUE}; upstream=ok`,
+        Warning: `199 - "saw ${FORM.toLowerCase()}"`,
+        'X-Echo-Twice': `next=${encodeURIComponent(`/v2/echo?api_key=${FORM}`)}`,
+        'X-Unrelated': 'keep me',
+      },
+    });
+    const res = await relayCall(slug, key, '/echo?a=1');
+    expect(res.status).toBe(200);
+    expect((await onlyRequest(m)).rawUrl).toBe(`/v2/echo?a=1&api_key=${FORM}`);
+    expect(res.headers.get('X-Request-Url')).toBe(`${m.url('/v2/echo')}?a=1&api_key=[redacted]`);
+    expect(res.headers.get('X-Original-Request')).toBe('GET /v2/echo?api_key=[redacted] HTTP/1.1');
+    expect(res.headers.get('X-Debug')).toBe('key=[redacted]; upstream=ok');
+    expect(res.headers.get('Warning')).toBe('199 - "saw [redacted]"');
+    // Held only double-encoded: dropped whole rather than guessed at.
+    expect(res.headers.get('X-Echo-Twice')).toBeNull();
+    expect(res.headers.get('X-Unrelated')).toBe('keep me');
+    const all = JSON.stringify([...res.headers]);
+    expect(all).not.toContain(VALUE);
+    expect(all).not.toContain(FORM);
+    expect(decodeURIComponent(decodeURIComponent(all))).not.toContain(VALUE);
+  });
+
+  it('leaves answer headers alone when no header holds the key', async () => {
+    const m = new Mock();
+    const { slug, key } = await connect(m.url('/v2'), { method: 'api_key', name: 'api_key', value: VALUE, in: 'query' });
+    await m.on('GET', '/v2/plain', { json: {}, headers: { 'X-Request-Url': `${m.url('/v2/plain')}?a=1`, Link: '</v2/x?page=2>; rel="next"' } });
+    const res = await relayCall(slug, key, '/plain?a=1');
+    expect(res.headers.get('X-Request-Url')).toBe(`${m.url('/v2/plain')}?a=1`);
+    expect(res.headers.get('Link')).toBe('</v2/x?page=2>; rel="next"');
+    await onlyRequest(m);
+  });
+});
+
+describe('3. upstream statuses a Response cannot carry', () => {
+  it.each([
+    ['100 as the final answer', 'HTTP/1.1 100 Continue\r\n\r\n'],
+    ['101 without an upgrade', 'HTTP/1.1 101 Switching Protocols\r\nConnection: close\r\n\r\n'],
+    ['103 as the final answer', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'],
+    ['600', 'HTTP/1.1 600 Beyond\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'],
+    ['999', 'HTTP/1.1 999 Way Beyond\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'],
+  ])('answers a clear 502 problem, never a 500, for an upstream status %s', async (_label, raw) => {
+    const m = new Mock();
+    await m.on('GET', '/v2/odd', { raw });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'bearer', token: 'odd-status-token' });
+    const logs = captureLogs();
+    let res: Response;
+    try {
+      res = await relayCall(slug, key, '/odd');
+    } finally {
+      logs.restore();
+    }
+    expect(res.status).toBe(502);
+    const body = await problem(res);
+    expect(body.type).toMatch(/\/upstream-bad-status$/);
+    expect(body.detail).toMatch(/HTTP status \d{3}, which cannot be relayed/);
+    expect(JSON.stringify(body)).not.toContain('odd-status-token');
+    expect(logs.text()).not.toContain('internal-error');
+    expect(logs.text()).not.toContain('RangeError');
+    await onlyRequest(m);
+  });
+
+  it('names the status in the problem', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/odd', { raw: 'HTTP/1.1 600 Beyond\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    const logs = captureLogs();
+    try {
+      const res = await relayCall(slug, key, '/odd');
+      const body = await problem(res);
+      expect(body.type).toMatch(/\/upstream-bad-status$/);
+      expect(body.detail).toContain('600');
+    } finally {
+      logs.restore();
+    }
+  });
+});
+
 describe('4. secrets and names that become header values are checked when saved', () => {
   const BAD_HEADER_VALUES: [string, string][] = [
     ['CR LF', 'zq9tok\r\nX-Injected: yes'],
@@ -232,6 +321,55 @@ describe('4. secrets and names that become header values are checked when saved'
     expect(basic.status).toBe(201);
     const query = await admin('/api/connections', { method: 'POST', json: { name: 'Ok', slug: uniqueSlug('ok'), baseUrl: 'https://api.acme.example', auth: { method: 'api_key', name: 'k', value: 'a b\nc', in: 'query' } } });
     expect(query.status).toBe(201);
+  });
+});
+
+describe('5. header hygiene: caller headers that never reach the upstream', () => {
+  const FAMILIES: [string, string[]][] = [
+    ['credentials and cookies', ['Authorization', 'Cookie', 'Proxy-Authorization']],
+    ['forwarding', ['Forwarded', 'Forwarded-For', 'X-Forwarded', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Port', 'X-Original-Forwarded-For']],
+    ['client IP', ['Client-IP', 'X-Client-IP', 'X-Cluster-Client-IP', 'Fastly-Client-IP', 'True-Client-IP', 'X-Real-IP', 'Akamai-Client-IP', 'X-Originating-IP', 'X-Remote-IP', 'X-Remote-Addr', 'CF-Connecting-IP']],
+    ['host override', ['X-Host', 'X-Original-Host', 'X-HTTP-Host-Override']],
+    ['URL and method rewrite', ['X-Original-URL', 'X-Original-URI', 'X-Rewrite-URL', 'X-Override-URL', 'X-Original-Method', 'X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']],
+    ['Cloudflare and proxy', ['CF-Ray', 'CF-IPCountry', 'CF-Visitor', 'Proxy-Connection', 'Proxy-Foo']],
+    ['hop-by-hop', ['Keep-Alive', 'TE', 'Upgrade', 'Trailer']],
+  ];
+  const MARK = 'atk-must-not-travel';
+
+  it.each(FAMILIES)('drops the %s family', async (_family, names) => {
+    const m = new Mock();
+    await m.on('GET', '/v2/h', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'bearer', token: 'hygiene-token' });
+    const headers = new Headers({ Authorization: `Bearer ${key}`, 'X-Kept': 'kept' });
+    for (const name of names) if (name !== 'Authorization') headers.set(name, name === 'TE' ? 'trailers' : `${MARK}-${name}`);
+    const res = await relayCall(slug, key, '/h', { headers });
+    expect(res.status).toBe(200);
+    const got = await onlyRequest(m);
+    for (const name of names) expect(got.headers[name.toLowerCase()], name).toBe(name === 'Authorization' ? 'Bearer hygiene-token' : undefined);
+    expect(JSON.stringify(got.headers)).not.toContain(MARK);
+    expect(JSON.stringify(got.headers)).not.toContain(key);
+    expect(got.headers['x-kept']).toBe('kept');
+  });
+
+  it('drops a header the caller names in Connection when the Worker sees that Connection header', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/h', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    await relayCall(slug, key, '/h', { headers: { Connection: 'keep-alive, X-Named-Hop', 'X-Named-Hop': MARK, 'X-Kept': 'kept' } });
+    const got = await onlyRequest(m);
+    expect(got.headers['x-named-hop']).toBeUndefined();
+    expect(got.headers['x-kept']).toBe('kept');
+  });
+
+  it('still sends the connection credential when the caller names its header in Connection', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/h', { json: {} });
+    const bearer = await connect(m.url('/v2'), { method: 'bearer', token: 'named-bearer' });
+    await relayCall(bearer.slug, bearer.key, '/h', { headers: { Connection: 'Authorization' } });
+    const apiKey = await connect(m.url('/v2'), { method: 'api_key', name: 'X-Api-Key', value: 'named-key', in: 'header' });
+    await relayCall(apiKey.slug, apiKey.key, '/h', { headers: { Connection: 'X-Api-Key, Authorization', 'X-Api-Key': 'caller-value' } });
+    const { requests } = await m.received();
+    expect(requests.map((r) => r.headers.authorization ?? r.headers['x-api-key'])).toEqual(['Bearer named-bearer', 'named-key']);
   });
 });
 
