@@ -389,3 +389,81 @@ describe('7. reserved names in tokenParams', () => {
   );
 });
 
+/** A request body that records how much of it was read. */
+function countedBody(bytes: number, chunk = 16 * 1024): { stream: ReadableStream<Uint8Array>; read: () => number } {
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes) return controller.close();
+      const size = Math.min(chunk, bytes - sent);
+      sent += size;
+      controller.enqueue(new Uint8Array(size).fill(0x7b));
+    },
+  });
+  return { stream, read: () => sent };
+}
+
+describe('8. bodies answered without being needed are read to the end', () => {
+  const ADMIN_JSON = { Authorization: `Bearer ${env.ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+  it.each<[string, string, Record<string, string>, number, boolean]>([
+    ['413 for a body of unknown length over the cap', '/api/connections', ADMIN_JSON, 413, false],
+    ['413 for a declared length over the cap', '/api/connections', ADMIN_JSON, 413, true],
+    ['415 for a body that is not JSON', '/api/connections', { ...ADMIN_JSON, 'Content-Type': 'text/plain' }, 415, true],
+    ['401 on /api without credentials', '/api/connections', { 'Content-Type': 'application/json' }, 401, true],
+    ['401 on the relay without a key', '/relay/no-such-slug/x', {}, 401, false],
+    ['401 on the relay without a key, length declared', '/relay/no-such-slug/x', {}, 401, true],
+  ])('reads to its end the body of a %s', async (_label, path, headers, status, declared) => {
+    const size = status === 413 ? 300 * 1024 : 48 * 1024;
+    const body = countedBody(size);
+    const init = { method: 'POST', headers: { ...headers, ...(declared ? { 'Content-Length': String(size) } : {}) }, body: body.stream, duplex: 'half' };
+    const res = await exports.default.fetch(new Request(ORIGIN + path, init as RequestInit));
+    expect(res.status).toBe(status);
+    await res.arrayBuffer();
+    expect(body.read()).toBe(size);
+  });
+
+  it('drains a body whose declared length is over the cap before the 413', async () => {
+    const res = await call('/api/connections', { method: 'POST', headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: 'x'.repeat(200 * 1024) });
+    expect(res.status).toBe(413);
+    expect((await problem(res)).type).toMatch(/\/payload-too-large$/);
+  });
+});
+
+describe('body cap on /api', () => {
+  const headers = { Authorization: `Bearer ${env.ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+  const json64k = (size: number) => JSON.stringify({ pad: 'x'.repeat(size - '{"pad":""}'.length) });
+
+  it('accepts a body of exactly 64 KiB (it reaches validation)', async () => {
+    const res = await call('/api/connections', { method: 'POST', headers, body: json64k(64 * 1024) });
+    expect(res.status).toBe(400);
+    expect((await problem(res)).type).toMatch(/\/validation-failed$/);
+  });
+
+  it('refuses a body of 64 KiB and one byte with 413, whatever it holds', async () => {
+    const res = await call('/api/connections', { method: 'POST', headers, body: json64k(64 * 1024 + 1) });
+    expect(res.status).toBe(413);
+  });
+
+  it('refuses an over-cap body of unknown length with 413 and accepts one under the cap', async () => {
+    const over = countedBody(64 * 1024 + 1, 4096);
+    const refused = await exports.default.fetch(new Request(`${ORIGIN}/api/connections`, { method: 'POST', headers, body: over.stream, duplex: 'half' } as RequestInit));
+    expect(refused.status).toBe(413);
+    const slug = uniqueSlug('cap');
+    const text = new TextEncoder().encode(JSON.stringify({ name: 'Cap', slug, baseUrl: 'https://api.acme.example', auth: { method: 'none' } }));
+    const under = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(text.slice(0, 10));
+        controller.enqueue(text.slice(10));
+        controller.close();
+      },
+    });
+    const accepted = await exports.default.fetch(new Request(`${ORIGIN}/api/connections`, { method: 'POST', headers, body: under, duplex: 'half' } as RequestInit));
+    expect(accepted.status, await accepted.clone().text()).toBe(201);
+  });
+
+  it('caps PUT bodies too, and before authentication', async () => {
+    expect((await call('/api/connections/x', { method: 'PUT', headers, body: 'x'.repeat(70_000) })).status).toBe(413);
+    expect((await call('/api/connections', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(70_000) })).status).toBe(413);
+  });
+});
+
