@@ -467,3 +467,134 @@ describe('body cap on /api', () => {
   });
 });
 
+describe('CSRF: cookie-authenticated changes without Origin or Sec-Fetch-Site', () => {
+  async function cookie(): Promise<string> {
+    const res = await call('/api/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: env.ADMIN_TOKEN }) });
+    expect(res.status).toBe(204);
+    return res.headers.get('Set-Cookie')!.split(';')[0]!;
+  }
+
+  it.each([
+    ['POST', '/api/connections'],
+    ['PUT', '/api/connections/csrf-target'],
+    ['PATCH', '/api/connections/csrf-target'],
+    ['DELETE', '/api/connections/csrf-target'],
+    ['POST', '/api/connections/csrf-target/keys'],
+  ])('refuses %s %s with 403 when neither header is sent', async (method, path) => {
+    const c = await cookie();
+    const slug = 'csrf-target';
+    await admin(`/api/connections/${slug}`, { method: 'DELETE' });
+    expect((await admin('/api/connections', { method: 'POST', json: { name: 'Csrf', slug, baseUrl: 'https://api.acme.example', auth: { method: 'none' } } })).status).toBe(201);
+    const res = await call(path, { method, headers: { Cookie: c, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x' }) });
+    expect(res.status).toBe(403);
+    expect((await problem(res)).type).toMatch(/\/forbidden-origin$/);
+    expect((await admin(`/api/connections/${slug}`)).status).toBe(200);
+    expect(((await (await admin(`/api/connections/${slug}/keys`)).json()) as { keys: unknown[] }).keys).toEqual([]);
+  });
+
+  it.each([
+    ['Origin of another site', { Origin: 'https://evil.example' }],
+    ['Origin null', { Origin: 'null' }],
+    ['Sec-Fetch-Site cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
+    ['Sec-Fetch-Site same-site', { 'Sec-Fetch-Site': 'same-site' }],
+    ['Sec-Fetch-Site none', { 'Sec-Fetch-Site': 'none' }],
+    ['own Origin but Sec-Fetch-Site cross-site', { Origin: ORIGIN, 'Sec-Fetch-Site': 'cross-site' }],
+  ])('refuses a cookie-authenticated change with %s', async (_label, extra) => {
+    const c = await cookie();
+    const res = await call('/api/connections', { method: 'POST', headers: { Cookie: c, 'Content-Type': 'application/json', ...extra }, body: JSON.stringify({}) });
+    expect(res.status).toBe(403);
+  });
+
+  it.each([
+    ['its own Origin', { Origin: ORIGIN }],
+    ['Sec-Fetch-Site same-origin', { 'Sec-Fetch-Site': 'same-origin' }],
+  ])('lets a cookie-authenticated change through with %s', async (_label, extra) => {
+    const c = await cookie();
+    const res = await call('/api/connections', { method: 'POST', headers: { Cookie: c, 'Content-Type': 'application/json', ...extra }, body: JSON.stringify({}) });
+    expect(res.status).toBe(400);
+  });
+
+  it('needs neither header for a cookie-authenticated read, nor for a bearer-authenticated change', async () => {
+    const c = await cookie();
+    expect((await call('/api/connections', { headers: { Cookie: c } })).status).toBe(200);
+    expect((await admin('/api/connections', { method: 'POST', json: {} })).status).toBe(400);
+  });
+});
+
+describe('relay timeout', () => {
+  it('answers 504 when the headers come later than the connection timeout, after one upstream request', async () => {
+    const m = new Mock();
+    await m.on('POST', '/v2/slow', { delayMs: 2500, json: { late: true } });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' }, { timeoutMs: 1000 });
+    const logs = captureLogs();
+    try {
+      const started = Date.now();
+      const res = await relayCall(slug, key, '/slow', { method: 'POST', body: 'payload' });
+      expect(res.status).toBe(504);
+      const body = await problem(res);
+      expect(body.type).toMatch(/\/upstream-timeout$/);
+      expect(body.detail).toContain('1000 ms');
+      expect(JSON.stringify(body)).not.toContain('late');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      logs.restore();
+    }
+    expect((await m.received()).requests).toHaveLength(1);
+  });
+
+  it('answers normally when the headers come just inside the timeout', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/inside', { delayMs: 400, json: { ok: true } });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' }, { timeoutMs: 1000 });
+    const res = await relayCall(slug, key, '/inside');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it.each([999, 120_001, 1.5, '5000'])('refuses the relay timeout %j at save', async (timeoutMs) => {
+    const res = await admin('/api/connections', { method: 'POST', json: { name: 'T', slug: uniqueSlug('to'), baseUrl: 'https://api.acme.example', auth: { method: 'none' }, relay: { timeoutMs } } });
+    expect(res.status).toBe(400);
+    expect(Object.keys((await problem(res)).errors ?? {})).toEqual(['relay.timeoutMs']);
+  });
+});
+
+describe('9. constant-time comparison of the admin token, session ids and relay keys', () => {
+  it('compares the admin token with timingSafeEqual', async () => {
+    const spy = vi.spyOn(crypto.subtle, 'timingSafeEqual');
+    expect((await admin('/api/connections')).status).toBe(200);
+    expect(spy).toHaveBeenCalled();
+    const wrong = await call('/api/connections', { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN.slice(0, -1)}x` } });
+    expect(wrong.status).toBe(401);
+    expect(spy.mock.calls.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('checks the admin token at sign-in with timingSafeEqual', async () => {
+    const spy = vi.spyOn(crypto.subtle, 'timingSafeEqual');
+    const res = await call('/api/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: env.ADMIN_TOKEN }) });
+    expect(res.status).toBe(204);
+    expect(spy).toHaveBeenCalled();
+  });
+
+  it('checks the session cookie by an HMAC verification, not by comparing strings', async () => {
+    const res = await call('/api/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: env.ADMIN_TOKEN }) });
+    const c = res.headers.get('Set-Cookie')!.split(';')[0]!;
+    const spy = vi.spyOn(crypto.subtle, 'verify');
+    expect((await call('/api/connections', { headers: { Cookie: c } })).status).toBe(200);
+    expect(spy).toHaveBeenCalled();
+    expect(spy.mock.calls.some(([algorithm]) => (typeof algorithm === 'string' ? algorithm : algorithm.name) === 'HMAC')).toBe(true);
+  });
+
+  it('compares relay key hashes with timingSafeEqual, with every stored key', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/x', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    const second = await admin(`/api/connections/${slug}/keys`, { method: 'POST', json: { name: 'second' } });
+    expect(second.status).toBe(201);
+    const spy = vi.spyOn(crypto.subtle, 'timingSafeEqual');
+    const wrong = `${key.slice(0, -4)}zzzz`;
+    expect((await relayCall(slug, wrong, '/x')).status).toBe(401);
+    expect(spy.mock.calls.length).toBe(2);
+    for (const [a, b] of spy.mock.calls) expect((a as ArrayBufferView).byteLength).toBe((b as ArrayBufferView).byteLength);
+    await expectNoUpstreamCall(m);
+  });
+});

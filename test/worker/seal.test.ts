@@ -1,0 +1,106 @@
+/**
+ * Sealing at rest, tested on the Sealer itself and on what the store writes: every seal has its
+ * own random IV (two seals of one value differ), a ciphertext opens only in the context it was
+ * sealed for, and cached tokens are bound to their connection and cache key like connection
+ * secrets are.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { Sealer } from '../../worker/connections/seal';
+import type { CachedToken } from '../../worker/connections/store';
+import { testStore, uniqueSlug } from '../support/worker-oauth';
+
+const sealer = () => Sealer.fromSecretsKey(env.SECRETS_KEY);
+
+/** The IV of a sealed value (`v1.<iv>.<ciphertext>`, base64url), as bytes. */
+function ivOf(sealed: string): Uint8Array {
+  const part = sealed.split('.')[1]!;
+  return Uint8Array.from(atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+}
+
+describe('the sealer', () => {
+  it('opens what it sealed, in the same context', async () => {
+    const s = sealer();
+    const sealed = await s.seal('pa55-Secret!%&+ :/=é', 'conn|acme|auth.clientSecret');
+    expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    expect(sealed).not.toContain('pa55');
+    expect(await s.open(sealed, 'conn|acme|auth.clientSecret')).toBe('pa55-Secret!%&+ :/=é');
+  });
+
+  it('seals the same value twice into two different texts', async () => {
+    const s = sealer();
+    const a = await s.seal('same value', 'conn|acme|auth.token');
+    const b = await s.seal('same value', 'conn|acme|auth.token');
+    expect(a).not.toBe(b);
+    expect(a.split('.')[2]).not.toBe(b.split('.')[2]);
+  });
+
+  it('uses a random 96-bit IV for every seal: none repeats, none is all zeros', async () => {
+    const s = sealer();
+    const ivs = await Promise.all(Array.from({ length: 32 }, () => s.seal('v', 'ctx').then(ivOf)));
+    for (const iv of ivs) {
+      expect(iv.byteLength).toBe(12);
+      expect(iv.some((byte) => byte !== 0)).toBe(true);
+    }
+    expect(new Set(ivs.map((iv) => iv.join(','))).size).toBe(ivs.length);
+    // Every bit position takes both values across 32 random IVs (a counter or a fixed IV would not).
+    const ored = ivs.reduce((acc, iv) => acc.map((byte, i) => byte | iv[i]!), new Uint8Array(12));
+    const anded = ivs.reduce((acc, iv) => acc.map((byte, i) => byte & iv[i]!), new Uint8Array(12).fill(255));
+    expect([...ored].every((byte) => byte === 255)).toBe(true);
+    expect([...anded].every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('refuses to open a value in another context (record, field or destination)', async () => {
+    const s = sealer();
+    const sealed = await s.seal('secret', 'conn|acme|auth.clientSecret|https://auth.acme.example');
+    for (const other of ['conn|acme|auth.token|https://auth.acme.example', 'conn|other|auth.clientSecret|https://auth.acme.example', 'conn|acme|auth.clientSecret|https://evil.example', '']) {
+      await expect(s.open(sealed, other)).rejects.toThrow();
+    }
+  });
+
+  it('refuses a tampered ciphertext or IV', async () => {
+    const s = sealer();
+    const sealed = await s.seal('secret', 'ctx');
+    const [version, iv, ciphertext] = sealed.split('.') as [string, string, string];
+    const flip = (text: string) => (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
+    await expect(s.open(`${version}.${flip(iv)}.${ciphertext}`, 'ctx')).rejects.toThrow();
+    await expect(s.open(`${version}.${iv}.${flip(ciphertext)}`, 'ctx')).rejects.toThrow();
+  });
+
+  it('refuses a value sealed with another SECRETS_KEY', async () => {
+    const sealed = await Sealer.fromSecretsKey('another-secrets-key-0123456789abcdef0123').seal('secret', 'ctx');
+    await expect(sealer().open(sealed, 'ctx')).rejects.toThrow();
+  });
+});
+
+describe('cached tokens are bound to their context', () => {
+  // Through the store's token cache API (`putCachedToken` / `getCachedToken`, KV key `token:<slug>:<cacheKey>`).
+  const token = (): CachedToken => ({ accessToken: `at-${crypto.randomUUID()}`, tokenType: 'bearer', expiresAt: Date.now() + 600_000, obtainedAt: Date.now() });
+
+  it('never opens a cached token copied to another connection or another cache key', async () => {
+    const store = testStore();
+    const a = uniqueSlug('seal-a');
+    const b = uniqueSlug('seal-b');
+    const cached = token();
+    await store.putCachedToken(a, 'k1', cached);
+    expect(await store.getCachedToken(a, 'k1')).toMatchObject({ accessToken: cached.accessToken });
+    const raw = await env.CONNECTIONS.get(`token:${a}:k1`);
+    expect(raw).not.toBeNull();
+    expect(raw).not.toContain(cached.accessToken);
+    await env.CONNECTIONS.put(`token:${b}:k1`, raw!);
+    await env.CONNECTIONS.put(`token:${a}:k2`, raw!);
+    expect(await store.getCachedToken(b, 'k1')).toBeNull();
+    expect(await store.getCachedToken(a, 'k2')).toBeNull();
+  });
+
+  it('seals a token afresh on every write: the same token twice gives two different KV values', async () => {
+    const store = testStore();
+    const slug = uniqueSlug('seal-c');
+    const cached = token();
+    await store.putCachedToken(slug, 'k', cached);
+    const first = await env.CONNECTIONS.get(`token:${slug}:k`);
+    await store.putCachedToken(slug, 'k', cached);
+    const second = await env.CONNECTIONS.get(`token:${slug}:k`);
+    expect(first).not.toBe(second);
+  });
+});
