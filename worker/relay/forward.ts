@@ -131,8 +131,9 @@ const MAX_RELAYED_STATUS = 599;
 
 /**
  * The caller's answer: the upstream status, filtered headers and the body stream as it is. An API
- * key sent in the query is taken out of headers that echo URLs (a redirect keeping the query).
- * One copy of the upstream's headers (the runtime's, mutable), filtered in place.
+ * key sent in the query is taken out of every answer header (an upstream may echo the request URL
+ * in any of them). One copy of the upstream's headers (the runtime's, mutable), filtered in place.
+ * A status a `Response` cannot carry is `upstream-bad-status`.
  */
 async function toCallerResponse(upstream: Response, credential: Credential): Promise<Response> {
   const status = upstream.status;
