@@ -79,22 +79,55 @@ export interface SchemaOptions {
   allowLoopback: boolean;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+/**
+ * A host name in the one form every judgement of it uses: lower case, percent escapes decoded,
+ * trailing dots removed. The URL parser has already applied IDNA (UTS #46 mapping, punycode),
+ * lowercased and percent-decoded the host and normalised IPv4 in any notation (`0x7f.1`,
+ * `2130706433`, `0177.0.0.1`) to dotted decimal and IPv6 to its compressed form; this repeats the
+ * cheap parts so that a host taken from anywhere else is judged the same.
+ */
+export function canonicalHost(hostname: string): string {
+  let host = hostname.toLowerCase();
+  if (host.includes('%')) {
+    try {
+      host = decodeURIComponent(host).toLowerCase();
+    } catch {
+      // Not valid UTF-8 escapes: judged as written (the URL parser refuses such hosts anyway).
+    }
+  }
+  return host.replace(/\.+$/, '');
+}
 
-/** True for `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]`. */
+/** IPv6 literals (as the URL parser writes them) that reach this machine: `::1`, `::`, and IPv4-mapped or -compatible `127/8` and `0/8`. */
+const LOOPBACK_IPV6 = /^\[(?:::1?|::(?:ffff:)?(?:7f[0-9a-f]{2}|[0-9a-f]{1,2}):[0-9a-f]{1,4})\]$/;
+
+/**
+ * True for a host that names this machine, judged in canonical form (see `canonicalHost`):
+ * `localhost` and `*.localhost` (RFC 6761 §6.3), `127.0.0.0/8`, `0.0.0.0/8` (reaches the local
+ * host on common systems), and the IPv6 forms of those (`[::1]`, `[::]`, `[::ffff:127.0.0.1]`).
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host);
+  const host = canonicalHost(hostname);
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (/^(?:127|0)(?:\.\d{1,3}){3}$/.test(host)) return true;
+  return host.startsWith('[') && LOOPBACK_IPV6.test(host);
 }
 
+/** True for an IPv4 or IPv6 literal (in canonical form, see `canonicalHost`). */
 function isIpLiteral(hostname: string): boolean {
-  return hostname.startsWith('[') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(hostname) || /^[\d.]+$/.test(hostname);
+  const host = canonicalHost(hostname);
+  return host.startsWith('[') || /^[\d.]+$/.test(host);
 }
+
+/** How a loopback refusal tells the operator what to do. */
+export const LOOPBACK_REFUSAL =
+  'Loopback hosts (localhost, 127.0.0.1, [::1], in any spelling) are refused here: use the API\'s public host name, or for local development set INSECURE_ALLOW_LOOPBACK=true (in .dev.vars) and restart';
 
 /**
  * Why a URL is not acceptable as a Base URL or Token URL, or `undefined` when it is.
  * Rules: absolute, `https:`, no user info, no fragment; `http:` or an IP literal only for a
- * loopback host and only with `allowLoopback`.
+ * loopback host and only with `allowLoopback`. The host is judged in canonical form
+ * (`canonicalHost`), so `LocalHost.`, `localhost%2e` or `0x7f.1` are loopback like `localhost`.
  */
 export function urlProblem(value: string, options: { allowLoopback: boolean; allowQuery: boolean }): string | undefined {
   let url: URL;
@@ -109,11 +142,11 @@ export function urlProblem(value: string, options: { allowLoopback: boolean; all
   if (!options.allowQuery && value.includes('?')) return 'The URL may not contain a query string';
   const loopback = isLoopbackHost(url.hostname);
   if (loopback) {
-    if (!options.allowLoopback) return 'Loopback addresses are not allowed here';
+    if (!options.allowLoopback) return LOOPBACK_REFUSAL;
     return undefined;
   }
-  if (url.protocol !== 'https:') return 'Only https:// URLs are allowed';
-  if (isIpLiteral(url.hostname)) return 'Use a host name, not an IP address';
+  if (url.protocol !== 'https:') return 'Only https:// URLs are allowed (plain http:// only to a loopback host with INSECURE_ALLOW_LOOPBACK=true)';
+  if (isIpLiteral(url.hostname)) return 'Use a host name, not an IP address (IP literals are allowed only for loopback with INSECURE_ALLOW_LOOPBACK=true)';
   return undefined;
 }
 
@@ -149,20 +182,42 @@ const secretField = (label: string, mode: SchemaOptions['mode']) => {
   return mode === 'create' ? secret : v.optional(secret);
 };
 
+/**
+ * Names a token parameter may not take: those the connector sets itself, and the prototype names
+ * that a schema for records skips silently (an object key `__proto__`, `constructor` or
+ * `prototype` would otherwise vanish from the saved connection without a word).
+ */
+const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'prototype'] as const;
+
 const TokenParamsSchema = v.pipe(
+  v.unknown(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const input = dataset.value;
+    if (typeof input !== 'object' || input === null) return;
+    for (const key of PROTOTYPE_NAMES) {
+      if (!Object.prototype.hasOwnProperty.call(input, key)) continue;
+      addIssue({
+        message: `"${key}" cannot be a token parameter name (it is reserved in JavaScript objects); rename or remove it`,
+        path: [{ type: 'object', origin: 'key', input: input as Record<string, unknown>, key, value: (input as Record<string, unknown>)[key] }],
+      });
+    }
+  }),
   v.record(
     v.pipe(
       v.string(),
       v.regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'Parameter names are 1 to 64 letters, digits or _ . ~ -'),
       v.check(
         (name) => !(FORBIDDEN_TOKEN_PARAMS as readonly string[]).includes(name) && !name.startsWith('client_assertion'),
-        'This parameter is set by the connector itself and cannot be overridden',
+        'This parameter is set by the connector itself and cannot be overridden: remove it',
       ),
     ),
     v.pipe(v.string('Parameter values must be text'), v.maxLength(1000, 'Parameter values are at most 1000 characters')),
   ),
   v.check((params) => Object.keys(params).length <= 20, 'At most 20 extra token parameters'),
 );
+
+/** C0 control characters and DEL: never in a user-id or password (RFC 7617 §2). */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** The `auth` member: a variant keyed by `method`. */
 export function AuthSchema(options: SchemaOptions) {
@@ -174,18 +229,34 @@ export function AuthSchema(options: SchemaOptions) {
     variant,
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
-      const auth = dataset.value;
-      if (auth.method !== 'api_key' || auth.in !== 'header') return;
-      const at = (key: 'name' | 'value', value: unknown) =>
-        [{ type: 'object', origin: 'value', input: auth as Record<string, unknown>, key, value }] as const;
-      if (isForbiddenCredentialHeader(auth.name)) {
-        addIssue({ message: 'This header is set by the connector or the runtime; choose another name', path: [...at('name', auth.name)] });
-      }
-      if (auth.value !== undefined && !HEADER_VALUE_PATTERN.test(auth.value)) {
-        addIssue({
-          message: 'An API key sent in a header may hold visible ASCII characters and inner spaces only (no line breaks)',
-          path: [...at('value', auth.value)],
-        });
+      const auth = dataset.value as Record<string, unknown> & { method: AuthMethod };
+      const flag = (key: string, message: string) =>
+        addIssue({ message, path: [{ type: 'object', origin: 'value', input: auth, key, value: auth[key] }] });
+      const headerValue = (key: string, what: string) => {
+        const value = auth[key];
+        if (typeof value === 'string' && !HEADER_VALUE_PATTERN.test(value)) {
+          flag(key, `${what} is sent in an HTTP header: it may hold visible ASCII characters and inner spaces only (no line breaks, control characters, leading or trailing spaces, or non-ASCII letters). Paste it again without them`);
+        }
+      };
+      switch (auth.method) {
+        case 'bearer':
+          headerValue('token', 'The token');
+          break;
+        case 'basic':
+          for (const [key, what] of [['username', 'The username'], ['password', 'The password']] as const) {
+            const value = auth[key];
+            if (typeof value === 'string' && CONTROL_CHARACTER.test(value)) {
+              flag(key, `${what} may not contain line breaks or other control characters (RFC 7617); remove them`);
+            }
+          }
+          break;
+        case 'api_key':
+          if (auth.in !== 'header') break;
+          if (typeof auth.name === 'string' && isForbiddenCredentialHeader(auth.name)) {
+            flag('name', 'This header is set by the connector or the runtime; choose another name (e.g. x-api-key), or send the key in the query');
+          }
+          headerValue('value', 'An API key sent in a header');
+          break;
       }
     }),
   );
@@ -239,15 +310,18 @@ function authVariant(options: SchemaOptions) {
 
 /** Who may call the relay of a connection, and how long it waits. */
 export const RelayPolicySchema = v.strictObject({
-  allowedMethods: v.optional(v.pipe(v.array(v.picklist(RELAY_METHODS, 'Unknown HTTP method')), v.maxLength(RELAY_METHODS.length))),
+  allowedMethods: v.optional(v.pipe(v.array(v.picklist(RELAY_METHODS, (issue) => `"${String(issue.input)}" is not one of ${RELAY_METHODS.join(', ')}`)), v.maxLength(RELAY_METHODS.length))),
   allowedPaths: v.optional(
     v.pipe(
       v.array(
         v.pipe(
           v.string(),
-          v.regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/, 'Paths start with / and hold URL path characters only'),
-          v.check((p) => !/(^|\/)\.\.?(\/|$)/.test(p), 'Paths may not contain . or .. segments'),
-          v.maxLength(512),
+          v.regex(
+            /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/,
+            (issue) => `"${String(issue.input)}": a path prefix starts with / and holds URL path characters only (percent-encode others), e.g. /orders`,
+          ),
+          v.check((p) => !/(^|\/)\.\.?(\/|$)/.test(p), (issue) => `"${String(issue.input)}": a path prefix may not contain . or .. segments; write the path it means`),
+          v.maxLength(512, 'A path prefix is at most 512 characters'),
         ),
       ),
       v.maxLength(50, 'At most 50 path prefixes'),
@@ -265,7 +339,7 @@ export const RelayPolicySchema = v.strictObject({
             } catch {
               return false;
             }
-          }, 'Origins look like https://shop.example (scheme, host and port only)'),
+          }, (issue) => `"${String(issue.input)}": an origin is a scheme, host and optional port only, e.g. https://shop.example (no path, no trailing slash)`),
         ),
       ),
       v.maxLength(50, 'At most 50 origins'),

@@ -31,6 +31,7 @@ export const PROBLEMS = {
   'internal-error': { status: 500, title: 'Internal error' },
   'token-endpoint-error': { status: 502, title: 'Token endpoint error' },
   'upstream-unreachable': { status: 502, title: 'Upstream unreachable' },
+  'upstream-bad-status': { status: 502, title: 'Upstream answered a status that cannot be relayed' },
   'token-endpoint-timeout': { status: 504, title: 'Token endpoint timed out' },
   'upstream-timeout': { status: 504, title: 'Upstream timed out' },
   'misconfigured': { status: 500, title: 'Service misconfigured' },

@@ -2,7 +2,7 @@
  * Request helpers shared by the admin routes and the relay: JSON reading and validation that fail
  * with precise problems instead of exceptions, and the one parser of `Authorization: Bearer`.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
 import { AppError } from './errors';
 import { fieldErrors } from '../contract/connection';
@@ -44,4 +44,68 @@ export function validate<S extends v.GenericSchema>(schema: S, data: unknown): v
     detail: `${count} field${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} attention.`,
     extensions: { errors },
   });
+}
+
+/** Reads a stream to its end, throwing every chunk away. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done) {
+      // Discarded.
+    }
+  } catch {
+    // The caller went away: nothing left to keep usable.
+  }
+}
+
+/**
+ * Reads to its end and throws away a request body that nothing read (an answer given before the
+ * body was needed: 401, 403, 413, 415, a refused relay call), before that answer leaves. Answering
+ * while the caller is still sending makes the HTTP stack in front of the Worker under
+ * `wrangler dev` fail that request or the next one on the same connection with 500 "Network
+ * connection lost" (seen with bodies from about 2 MB); cancelling the stream is not enough there.
+ * Reading costs the time the caller takes to send what it chose to send, and no memory. A body
+ * that is being read elsewhere (locked) or was read is left alone.
+ */
+export async function discardUnreadBody(request: Request): Promise<void> {
+  const body = request.body;
+  if (body === null || request.bodyUsed || body.locked) return;
+  await drain(body.getReader());
+}
+
+function payloadTooLarge(maxBytes: number): AppError {
+  return new AppError('payload-too-large', { detail: `Request bodies are limited to ${maxBytes / 1024} KiB: send a smaller one.` });
+}
+
+/**
+ * Middleware: refuses a request body over `maxBytes` with 413, whatever it holds. A declared
+ * `Content-Length` over the cap is refused unread (the Worker's `fetch` drains it, see
+ * `discardUnreadBody`); a body of unknown length is read up to the cap, and past it drained
+ * before the 413, so the connection stays usable. (Hono's `bodyLimit` answers with its reader
+ * still holding the half-read stream, which nothing can drain then.)
+ */
+export function apiBodyLimit(maxBytes: number): MiddlewareHandler {
+  return async (c, next) => {
+    const body = c.req.raw.body;
+    if (body === null) return next();
+    const declared = c.req.raw.headers.get('Content-Length');
+    if (declared !== null && /^\d+$/.test(declared)) {
+      if (Number(declared) > maxBytes) throw payloadTooLarge(maxBytes);
+      return next();
+    }
+    const reader = body.getReader();
+    const buffer = new Uint8Array(maxBytes);
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.byteLength > maxBytes) {
+        await drain(reader);
+        throw payloadTooLarge(maxBytes);
+      }
+      buffer.set(value, size);
+      size += value.byteLength;
+    }
+    c.req.raw = new Request(c.req.raw, { body: buffer.subarray(0, size) });
+    return next();
+  };
 }

@@ -3,12 +3,11 @@
  * static assets for everything else (served by the platform before the Worker runs).
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './app-env';
 import { requireAdmin } from './auth/admin';
 import { readPathFor } from './connections/read-path';
-import { AppError, problemResponse, toProblem } from './errors';
-import { API_BODY_LIMIT_BYTES } from './http';
+import { problemResponse, toProblem } from './errors';
+import { API_BODY_LIMIT_BYTES, apiBodyLimit, discardUnreadBody } from './http';
 import { activityRoutes } from './routes/activity';
 import { connectionRoutes } from './routes/connections';
 import { keyRoutes } from './routes/keys';
@@ -21,14 +20,7 @@ const api = new Hono<AppEnv>()
     await next();
     c.header('Cache-Control', 'no-store');
   })
-  .use(
-    bodyLimit({
-      maxSize: API_BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new AppError('payload-too-large', { detail: `Request bodies are limited to ${API_BODY_LIMIT_BYTES / 1024} KiB.` });
-      },
-    }),
-  )
+  .use(apiBodyLimit(API_BODY_LIMIT_BYTES))
   .get('/health', (c) => c.json({ status: 'ok' }))
   .route('/session', sessionRoutes)
   .use(requireAdmin())
@@ -81,7 +73,10 @@ export { ConnectionHome } from './connections/home';
  * only add dispatch work per call); their answers and problems are the same as through `app`.
  */
 export default {
-  fetch(request, env, ctx) {
-    return isRelayUrl(request.url) ? relayFetch(request, env, ctx) : app.fetch(request, env, ctx);
+  async fetch(request, env, ctx) {
+    const response = await (isRelayUrl(request.url) ? relayFetch(request, env, ctx) : app.fetch(request, env, ctx));
+    // An answer given before the body was read (401, 413, 415, a refused relay call): see `discardUnreadBody`.
+    await discardUnreadBody(request);
+    return response;
   },
 } satisfies ExportedHandler<Env>;

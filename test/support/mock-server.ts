@@ -83,6 +83,10 @@ export async function startMockServer(): Promise<MockServerHandle> {
       req.socket.destroy();
       return;
     }
+    if (answer.raw !== undefined) {
+      req.socket.end(answer.raw);
+      return;
+    }
     const headers: Record<string, string | string[]> = { ...answer.headers };
     let text = answer.body ?? '';
     if (answer.json !== undefined) {

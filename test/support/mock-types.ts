@@ -12,6 +12,8 @@ export interface MockResponse {
   bodyDelayMs?: number;
   /** Close the socket without answering. */
   destroy?: boolean;
+  /** Bytes written to the socket as the whole answer, then the socket is closed: answers no HTTP server library writes (status 100 as final, 600). */
+  raw?: string;
 }
 
 export interface MockRoute {

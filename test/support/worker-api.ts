@@ -11,6 +11,21 @@ export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(ORIGIN + path, init));
 }
 
+/**
+ * A relay call to `path` (from `/relay/` on) with `key` as its bearer relay key, unless `init`
+ * sets `Authorization` itself; `null` sends no key.
+ */
+export function relayAt(path: string, key: string | null, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (key !== null && !headers.has('Authorization')) headers.set('Authorization', `Bearer ${key}`);
+  return call(path, { ...init, headers });
+}
+
+/** A relay call to `/relay/<slug><path>` with `key` (see `relayAt`). */
+export function relayCall(slug: string, key: string | null, path: string, init: RequestInit = {}): Promise<Response> {
+  return relayAt(`/relay/${slug}${path}`, key, init);
+}
+
 /** An authenticated admin API call; `json` becomes the body with the JSON content type. */
 export function admin(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
   const { json, ...rest } = init;

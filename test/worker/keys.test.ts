@@ -1,6 +1,7 @@
 /** The relay keys API: `/api/connections/<slug>/keys`, against real local KV in workerd. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../worker/connections/seal';
 import { Mock } from '../support/worker-mock';
 import { admin, call, captureLogs, dumpKv } from '../support/worker-api';
 
@@ -11,11 +12,6 @@ async function newConnection(baseUrl = 'https://api.acme.example/v2'): Promise<s
   const res = await admin('/api/connections', { method: 'POST', json: { name: 'Keys', slug, baseUrl, auth: { method: 'none' } } });
   expect(res.status).toBe(201);
   return slug;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 interface CreatedKey {

@@ -225,33 +225,49 @@ describe('token endpoint errors', () => {
     const FORM_ENCODED_FOR_BASIC = 'pa55%2DSecret%21%25%26%2B+%3A%2F%3D%C3%A9';
     const lowerHex = (text: string) => text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
 
-    // [case, form in the answer, characters of it that may stay around the redaction]
-    it.each<[string, string, number]>([
-      ['as it is', SECRET, 0],
-      ['percent-encoded', encodeURIComponent(SECRET), 0],
-      ['percent-encoded in lower case', lowerHex(encodeURIComponent(SECRET)), 0],
-      ['form-encoded', new URLSearchParams({ s: SECRET }).toString().slice(2), 0],
-      ['form-encoded as for a Basic header', FORM_ENCODED_FOR_BASIC, 0],
-      ['form-encoded as for a Basic header, in lower case', lowerHex(FORM_ENCODED_FOR_BASIC), 0],
-      ['in Base64', base64(SECRET), 0],
-      ['in base64url', base64url(SECRET), 0],
-      ['in a Basic header', `Basic ${base64(`acme-client:${FORM_ENCODED_FOR_BASIC}`)}`, 'Basic '.length + base64('acme-client:').length],
-      ['in Base64 after one other byte', base64(`x${SECRET}yz`), 12],
-      ['in Base64 after two other bytes', base64(`xy${SECRET}z`), 12],
-    ])('redacts the client secret %s in error_description', async (_case, form, kept) => {
+    // [case, form in the answer, what the description must become]
+    it.each<[string, string, string]>([
+      ['as it is', SECRET, 'got [redacted] here'],
+      ['percent-encoded', encodeURIComponent(SECRET), 'got [redacted] here'],
+      ['percent-encoded in lower case', lowerHex(encodeURIComponent(SECRET)), 'got [redacted] here'],
+      ['form-encoded', new URLSearchParams({ s: SECRET }).toString().slice(2), 'got [redacted] here'],
+      ['form-encoded as for a Basic header', FORM_ENCODED_FOR_BASIC, 'got [redacted] here'],
+      ['form-encoded as for a Basic header, in lower case', lowerHex(FORM_ENCODED_FOR_BASIC), 'got [redacted] here'],
+      ['in Base64', base64(SECRET), 'got [redacted] here'],
+      ['in base64url', base64url(SECRET), 'got [redacted] here'],
+      // The characters of a Base64 run beside the secret decode to the id and the secret's first bytes: the run goes whole.
+      ['in a Basic header', `Basic ${base64(`acme-client:${FORM_ENCODED_FOR_BASIC}`)}`, 'got Basic [redacted] here'],
+      ['in Base64 after one other byte', base64(`x${SECRET}yz`), 'got [redacted] here'],
+      ['in Base64 after two other bytes', base64(`xy${SECRET}z`), 'got [redacted] here'],
+      ['inside a query string', `https://auth.example/cb?client_secret=${encodeURIComponent(SECRET)}&x=1`, 'got [redacted] here'],
+      ['in quotes', `"${SECRET}"`, 'got "[redacted]" here'],
+    ])('redacts the client secret %s in error_description, and the whole token around it', async (_case, form, expected) => {
       const { error } = await against({ status: 400, json: { error: 'invalid_client', error_description: `got ${form} here` } });
       const err = failureOf(error);
-      const description = err.failure.errorDescription!;
-      expect(description).toMatch(/^got .*\[redacted\].* here$/);
-      expect(description.length).toBeLessThanOrEqual('got [redacted] here'.length + kept);
+      expect(err.failure.errorDescription).toBe(expected);
       const answer = JSON.stringify(await toProblem(err).json()) + JSON.stringify(err.failure) + err.detail;
       expect(answer).not.toContain(form);
     });
 
-    it('redacts the client secret in error as well', async () => {
+    it.each<[string, string, string, string]>([
+      // A short secret beside a short id: `Basic Y2lkOmI0…OA==` once showed `cid:b4`, the id and two characters of the secret.
+      ['a Basic header of a short id and secret', 'b4d-s3cret-x8', `Basic ${base64('cid:b4d-s3cret-x8')}`, 'bad Basic [redacted] given'],
+      // A secret ending in `%` percent-encoded: `%25` once left `25` behind.
+      ['a secret ending in % percent-encoded', 'trailing-percent-secret%', encodeURIComponent('trailing-percent-secret%'), 'bad [redacted] given'],
+      ['a secret ending in % percent-encoded in a longer word', 'trailing-percent-secret%', `x=${encodeURIComponent('trailing-percent-secret%')}25`, 'bad [redacted] given'],
+    ])('leaves no edge of %s', async (_case, secret, form, expected) => {
+      const { error } = await against(
+        { status: 401, json: { error: 'invalid_client', error_description: `bad ${form} given` } },
+        { clientId: 'cid', clientSecret: secret },
+      );
+      const description = failureOf(error).failure.errorDescription!;
+      expect(description).toBe(expected);
+    });
+
+    it('redacts the client secret in error as well, with the whole token that holds it', async () => {
       const { error } = await against({ status: 400, json: { error: `invalid_${encodeURIComponent(SECRET)}`, error_description: 'x' } });
       const err = failureOf(error);
-      expect(err.failure.error).toBe('invalid_[redacted]');
+      expect(err.failure.error).toBe('[redacted]');
       expect(JSON.stringify(await toProblem(err).json())).not.toContain(encodeURIComponent(SECRET));
     });
 

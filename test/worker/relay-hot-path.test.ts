@@ -12,10 +12,11 @@ import { app } from '../../worker/index';
 import { homeOf } from '../../worker/connections/home';
 import { RELAY_RECORD_CACHE_MS, type RelayEntry } from '../../worker/connections/read-path';
 import type { StoredConnection } from '../../worker/connections/records';
+import { sha256Hex as hex } from '../../worker/connections/seal';
 import { relay, type RelayDeps } from '../../worker/relay/relay';
 import { isRelayUrl, touchKey } from '../../worker/routes/relay';
 import { Mock } from '../support/worker-mock';
-import { admin, call, captureLogs, ORIGIN, newRelayKey, relayConnection } from '../support/worker-api';
+import { admin, call, captureLogs, ORIGIN, newRelayKey, relayAt as relayCall, relayConnection } from '../support/worker-api';
 
 const connect = (baseUrl: string, relay?: Record<string, unknown>) => relayConnection(baseUrl, relay, { slugPrefix: 'hot', token: 'hot-upstream-token' });
 const newKey = newRelayKey;
@@ -23,17 +24,6 @@ const newKey = newRelayKey;
 async function keyIds(slug: string): Promise<string[]> {
   const res = await admin(`/api/connections/${slug}/keys`);
   return ((await res.json()) as { keys: { id: string }[] }).keys.map((k) => k.id);
-}
-
-function relayCall(path: string, key: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${key}`);
-  return call(path, { ...init, headers });
-}
-
-async function hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 afterEach(() => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Mock, type RecordedRequest } from '../support/worker-mock';
-import { admin, call, captureLogs } from '../support/worker-api';
+import { admin, captureLogs, relayCall } from '../support/worker-api';
 
 const CLIENT_SECRET = 'relay-oauth-client-secret-%&+ é';
 let counter = 0;
@@ -28,12 +28,6 @@ async function connect(m: Mock): Promise<{ slug: string; key: string }> {
   expect(created.status, await created.clone().text()).toBe(201);
   const keyRes = await admin(`/api/connections/${slug}/keys`, { method: 'POST', json: { name: 'oauth' } });
   return { slug, key: ((await keyRes.json()) as { key: string }).key };
-}
-
-function relayCall(slug: string, key: string, path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${key}`);
-  return call(`/relay/${slug}${path}`, { ...init, headers });
 }
 
 async function traffic(m: Mock): Promise<{ token: RecordedRequest[]; upstream: RecordedRequest[] }> {

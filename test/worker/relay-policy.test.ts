@@ -11,17 +11,11 @@ import type { StoredConnection } from '../../worker/connections/records';
 import { TokenEndpointError } from '../../worker/oauth/token-client';
 import { relay } from '../../worker/relay/relay';
 import { Mock } from '../support/worker-mock';
-import { admin, call, captureLogs, ORIGIN, newRelayKey, relayConnection } from '../support/worker-api';
+import { admin, call, captureLogs, ORIGIN, newRelayKey, relayAt as relayCall, relayConnection } from '../support/worker-api';
 import { countingKv } from '../support/worker-oauth';
 
 const connect = (baseUrl: string, relay?: Record<string, unknown>) => relayConnection(baseUrl, relay, { slugPrefix: 'pol', token: 'policy-upstream-token' });
 const newKey = newRelayKey;
-
-function relayCall(path: string, key: string | null, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (key !== null) headers.set('Authorization', `Bearer ${key}`);
-  return call(path, { ...init, headers });
-}
 
 async function expectNoUpstreamCall(m: Mock): Promise<void> {
   const { requests, unexpected } = await m.received();

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FORCED_REFRESH_MIN_INTERVAL_MS } from '../../worker/oauth/token-broker';
-import { admin, call } from '../support/worker-api';
+import { admin, relayCall } from '../support/worker-api';
 import { Mock, type RecordedRequest } from '../support/worker-mock';
 import { uniqueSlug } from '../support/worker-oauth';
 
@@ -30,7 +30,6 @@ async function connect(m: Mock): Promise<{ slug: string; key: string }> {
   return { slug, key: ((await keyRes.json()) as { key: string }).key };
 }
 
-const relayCall = (slug: string, key: string, path: string) => call(`/relay/${slug}${path}`, { headers: { Authorization: `Bearer ${key}` } });
 
 async function traffic(m: Mock): Promise<{ token: RecordedRequest[]; upstream: RecordedRequest[] }> {
   const { requests, unexpected } = await m.received();

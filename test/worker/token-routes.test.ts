@@ -10,6 +10,8 @@ import { Mock, type MockResponse } from '../support/worker-mock';
 import { createOAuthConnection, expectNoSecrets, uniqueSlug } from '../support/worker-oauth';
 
 const SECRET = 'route-Secret!%&+ :/=é';
+/** A bearer token is a header value: visible ASCII only. */
+const BEARER_TOKEN = 'route-Secret!%&+:/=';
 const issued: string[] = [];
 
 function token(expiresIn?: number, extra: Record<string, unknown> = {}): MockResponse {
@@ -40,7 +42,7 @@ async function bearerConnection(): Promise<string> {
   const slug = uniqueSlug('bearer');
   const res = await admin('/api/connections', {
     method: 'POST',
-    json: { name: 'Static token', slug, baseUrl: 'https://api.acme.example', auth: { method: 'bearer', token: SECRET } },
+    json: { name: 'Static token', slug, baseUrl: 'https://api.acme.example', auth: { method: 'bearer', token: BEARER_TOKEN } },
   });
   expect(res.status).toBe(201);
   return slug;

@@ -9,6 +9,7 @@
 import * as oauth from 'oauth4webapi';
 import { isLoopbackHost, urlProblem } from '../../contract/connection';
 import { AppError } from '../errors';
+import { encodedPattern, escapeRegExp, REDACTED } from '../redact';
 
 /** Default time a token request may take, response body included. */
 export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
@@ -18,8 +19,6 @@ const ERROR_DESCRIPTION_MAX_LENGTH = 500;
 const ERROR_CODE_MAX_LENGTH = 100;
 /** Stands for an `error` that is not an RFC 6749 error code (characters outside NQSCHAR, too long, not a string). */
 export const UNKNOWN_ERROR_CODE = 'unknown_error';
-/** What replaces the client secret, in any of its encodings, in what a token endpoint says. */
-const REDACTED = '[redacted]';
 /** Shortest Base64 run of a part of the secret that is redacted (shorter runs would match by chance). */
 const MIN_BASE64_RUN_LENGTH = 8;
 /** Largest error body read to find `error` / `error_description` in an answer oauth4webapi did not parse. */
@@ -309,12 +308,17 @@ function safeDescription(value: unknown, redact: (text: string) => string): stri
   return redact(value).replace(/[\u0000-\u001F\u007F]/g, ' ').slice(0, ERROR_DESCRIPTION_MAX_LENGTH);
 }
 
+/** Characters that end a token of a text (a word, a URL, a Base64 run): a redaction takes the token whole. */
+const TOKEN_BOUNDARY = /[\s"'<>()[\]{},;]/;
+
 /**
  * A function that replaces the client secret in a text: as it is; percent-encoded
  * (`encodeURIComponent`, either hex case) or form-encoded (`+` for a space), in any mix; and in
  * Base64 or base64url, of the secret and of its form-encoded forms (as in a Basic header), at any
- * alignment inside a longer Base64 text (the one or two characters at each end of such a run
- * depend on the bytes around the secret and are left).
+ * alignment inside a longer Base64 text. The whole token holding it goes (up to the next space,
+ * quote, bracket, comma or semicolon): the characters of a Base64 run around the secret decode to
+ * the bytes beside it (`Basic Y2lkOmI0…` would show `cid:b4`, the client id and the secret's first
+ * characters), and an encoding may hang over the end of a match.
  */
 function secretRedactor(secret: string): (text: string) => string {
   if (secret === '') return (text) => text;
@@ -324,7 +328,23 @@ function secretRedactor(secret: string): (text: string) => string {
   // Longest first: an alternation takes the first alternative that matches.
   const base64 = [...runs].sort((a, b) => b.length - a.length).map(escapeRegExp);
   const pattern = new RegExp([encodedPattern(secret), ...base64].join('|'), 'g');
-  return (text) => text.replace(pattern, REDACTED);
+  const inToken = (char: string | undefined) => char !== undefined && !TOKEN_BOUNDARY.test(char);
+  // Each match widened to its token by hand: a pattern with the widening in it backtracks badly on long texts.
+  return (text) => {
+    let out = '';
+    let done = 0;
+    for (const match of text.matchAll(pattern)) {
+      let start = match.index;
+      let end = start + match[0].length;
+      if (end <= done) continue;
+      if (start < done) start = done;
+      while (start > done && inToken(text[start - 1])) start--;
+      while (inToken(text[end])) end++;
+      out += text.slice(done, start) + REDACTED;
+      done = end;
+    }
+    return out + text.slice(done);
+  };
 }
 
 /** The form encoding oauth4webapi applies to id and secret before Base64 (RFC 6749 §2.3.1, Appendix B). */
@@ -332,21 +352,6 @@ function oauthFormEncode(text: string): string {
   return encodeURIComponent(text).replace(/(?:[-_.!~*'()]|%20)/g, (found) =>
     found === '%20' ? '+' : `%${found.charCodeAt(0).toString(16).toUpperCase()}`,
   );
-}
-
-/** A pattern for `text` where each character may also appear percent-encoded (UTF-8, either hex case), and a space as `+`. */
-function encodedPattern(text: string): string {
-  const encoder = new TextEncoder();
-  const hexDigit = (digit: number) => {
-    const hex = digit.toString(16);
-    return /[a-f]/.test(hex) ? `[${hex}${hex.toUpperCase()}]` : hex;
-  };
-  let pattern = '';
-  for (const char of text) {
-    const encoded = [...encoder.encode(char)].map((byte) => `%${hexDigit(byte >> 4)}${hexDigit(byte & 15)}`).join('');
-    pattern += `(?:${escapeRegExp(char)}|${encoded}${char === ' ' ? '|\\+' : ''})`;
-  }
-  return pattern;
 }
 
 /**
@@ -371,9 +376,6 @@ function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
 
 function isNetworkError(err: unknown): boolean {
   return err instanceof Error && /network|connect|socket|reset|tls|dns/i.test(err.message);

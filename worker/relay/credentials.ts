@@ -10,6 +10,7 @@ import { isForbiddenCredentialHeader } from '../../contract/connection';
 import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-door';
+import { encodedPattern, holdsSecret, REDACTED } from '../redact';
 
 /** A source of access tokens for one connection, with the ability to drop a refused one. */
 export interface TokenSource {
@@ -126,54 +127,29 @@ function withoutQueryParameter(url: string, name: string): string {
   return `${beforeHash.slice(0, question)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${fragment}`;
 }
 
-/** Percent-decodes every run of valid escapes, leaving anything that does not decode as it is. */
-function decodeLenient(text: string): string {
-  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run;
-    }
-  });
-}
-
-/** How many layers of percent- or form-encoding `holdsSecret` looks through. */
-const MAX_ENCODING_LAYERS = 3;
-
-/** True when `secret` appears in `text` as it is or under up to three layers of percent- or form-encoding. */
-function holdsSecret(text: string, secret: string): boolean {
-  if (secret === '') return false;
-  let layer = new Set([text]);
-  for (let depth = 0; layer.size > 0; depth++) {
-    for (const candidate of layer) if (candidate.includes(secret)) return true;
-    if (depth === MAX_ENCODING_LAYERS) break;
-    const next = new Set<string>();
-    for (const candidate of layer) {
-      for (const decoded of [decodeLenient(candidate), decodeLenient(candidate.replace(/\+/g, ' '))]) {
-        if (decoded !== candidate) next.add(decoded);
-      }
-    }
-    layer = next;
-  }
-  return false;
-}
-
-/** Response headers that carry URLs, and so may echo a query credential back to the caller. */
-const URL_RESPONSE_HEADERS = ['location', 'content-location', 'link', 'refresh'] as const;
-/** Of those, the ones that hold one URL, from which the parameter can be cut cleanly. */
+/** Response headers that hold one URL, from which the parameter is cut cleanly before any redaction. */
 const SINGLE_URL_HEADERS = new Set(['location', 'content-location']);
 
 /**
- * Removes a query credential from the caller's answer headers (changes `headers`): the parameter
- * is cut from `Location` and `Content-Location`, and a URL header that still holds the value, in
- * any encoding, is dropped whole.
+ * Removes a query credential from the caller's answer headers (changes `headers`), whatever
+ * their names: an upstream may echo the request URL in any header (`X-Request-Url`, a debug
+ * header, a `Link`). The parameter is cut from `Location` and `Content-Location`; in every other
+ * value the key (as it is, percent- or form-encoded) is replaced by `[redacted]`; a value that
+ * still holds it (a double encoding) is dropped whole.
  */
 export function stripQueryCredential(headers: Headers, credential: { name: string; value: string }): void {
-  for (const name of URL_RESPONSE_HEADERS) {
-    const value = headers.get(name);
-    if (value === null) continue;
+  let changes: [string, string | null][] | undefined;
+  let pattern: RegExp | undefined;
+  for (const [name, value] of headers) {
     const cut = SINGLE_URL_HEADERS.has(name) ? withoutQueryParameter(value, credential.name) : value;
-    if (holdsSecret(cut, credential.value)) headers.delete(name);
-    else if (cut !== value) headers.set(name, cut);
+    let next: string | null = cut;
+    if (holdsSecret(cut, credential.value)) {
+      pattern ??= new RegExp(encodedPattern(credential.value), 'g');
+      const redacted = cut.replace(pattern, REDACTED);
+      next = holdsSecret(redacted, credential.value) ? null : redacted;
+    }
+    if (next !== value) (changes ??= []).push([name, next]);
   }
+  // Applied after the pass: changing headers while iterating may skip entries.
+  if (changes) for (const [name, value] of changes) value === null ? headers.delete(name) : headers.set(name, value);
 }

@@ -134,15 +134,29 @@ function setHeader(headers: Headers, name: string, value: string): void {
   }
 }
 
-const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+/** The statuses a `Response` can carry (RFC 9110 §15: final statuses; the Fetch standard's range). */
+const MIN_RELAYED_STATUS = 200;
+const MAX_RELAYED_STATUS = 599;
 
 /**
  * The caller's answer: the upstream status, filtered headers and the body stream as it is. An API
- * key sent in the query is taken out of headers that echo URLs (a redirect keeping the query).
- * One copy of the upstream's headers (the runtime's, mutable), filtered in place.
+ * key sent in the query is taken out of every answer header (an upstream may echo the request URL
+ * in any of them). One copy of the upstream's headers (the runtime's, mutable), filtered in place.
+ * A status a `Response` cannot carry is `upstream-bad-status`.
  */
-function toCallerResponse(upstream: Response, credential: Credential): Response {
+async function toCallerResponse(upstream: Response, credential: Credential): Promise<Response> {
   const status = upstream.status;
+  // A `Response` carries only a final status, 200 to 599 (the Fetch standard): an upstream that
+  // answers 1xx as its final answer (`100`, `101` without an upgrade, `103`) or a number past 599
+  // cannot be relayed as it is. Never a 500: this is the upstream's fault, told as such.
+  if (status < MIN_RELAYED_STATUS || status > MAX_RELAYED_STATUS) {
+    await upstream.body?.cancel().catch(() => undefined);
+    throw new AppError('upstream-bad-status', {
+      detail: `The upstream API answered with HTTP status ${status}, which cannot be relayed (only 200 to 599 can).`,
+      internal: `status ${status}`,
+    });
+  }
   const response = new Response(NULL_BODY_STATUSES.has(status) ? null : upstream.body, {
     status,
     statusText: upstream.statusText,

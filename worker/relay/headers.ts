@@ -9,26 +9,46 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transf
 
 /**
  * Caller headers that never travel: the caller's credentials and cookies, headers that describe
- * the caller's network path (the upstream must not learn or trust them), `Host` and framing
- * (the runtime sets both for the upstream request), `Expect`, `Accept-Encoding` (the runtime
- * negotiates encodings with the upstream and encodes the answer for the caller itself), and the
- * method and URL override headers that some frameworks and gateways honour (they would get round
- * the connection's method and path policy).
+ * the caller's network path (client IP and forwarding families: the upstream must not learn or
+ * trust them), `Host` and framing (the runtime sets both for the upstream request), host
+ * overrides, `Expect`, `Accept-Encoding` (the runtime negotiates encodings with the upstream and
+ * encodes the answer for the caller itself), and the method and URL override headers that some
+ * frameworks and gateways honour (they would get round the connection's method and path policy).
  */
 const DROPPED_REQUEST_HEADERS = new Set([
   'authorization',
   'cookie',
-  'forwarded',
   'host',
   'content-length',
   'expect',
   'accept-encoding',
+  // Forwarding: RFC 7239 and the de-facto spellings (the `x-forwarded-` prefix is below).
+  'forwarded',
+  'forwarded-for',
+  'x-forwarded',
+  'x-original-forwarded-for',
+  // Client IP, as proxies and CDNs name it.
   'x-real-ip',
   'true-client-ip',
+  'client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+  'akamai-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  // Host overrides.
+  'x-host',
+  'x-original-host',
+  'x-http-host-override',
+  // Method and URL rewrites.
   'x-http-method-override',
   'x-method-override',
   'x-http-method',
+  'x-original-method',
   'x-original-url',
+  'x-original-uri',
   'x-rewrite-url',
   'x-override-url',
 ]);
@@ -57,6 +77,12 @@ const DROPPED_RESPONSE_PREFIXES = ['proxy-', 'access-control-'];
 /**
  * Header names listed in a `Connection` header, lowercased, less those dropped anyway (hop-by-hop)
  * and `close`: `undefined` when none is left, as for the usual `Connection: keep-alive`.
+ *
+ * Over HTTP the runtime consumes `Connection` before the Worker runs, so this sees one only on
+ * requests made inside the runtime (another Worker's `fetch` through a binding, tests); a header
+ * named there and not on the fixed lists then travels as an ordinary end-to-end header. That is
+ * safe here because the relay adds nothing a caller could strip by naming it: the connection's
+ * credential is set after this filtering, whatever `Connection` names.
  */
 function connectionNamed(value: string): Set<string> | undefined {
   let named: Set<string> | undefined;

@@ -59,15 +59,22 @@ const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 // Encoded slash, backslash, C0 controls and DEL.
 const ENCODED_FORBIDDEN = /%(?:2f|5c|[01][0-9a-f]|7f)/i;
 
-/** True when a decoded segment would be read as `.` or `..` by some server (also `..;param`, fullwidth dots). */
+/**
+ * Dots and spaces only, with at least one dot: `.`, `..`, and the spellings that are not dot
+ * segments under RFC 3986 but that some servers read as one: Windows and IIS drop trailing dots
+ * and spaces from a path segment (`...`, `..%20`, `.. .` become `..`), others trim spaces.
+ */
+const DOTS_AND_SPACES = /^[ .]*\.[ .]*$/;
+
+/**
+ * True when a decoded segment would be read as `.` or `..` by some server: also `..;param`,
+ * fullwidth dots, and dots with other dots or spaces around them (see `DOTS_AND_SPACES`).
+ */
 function isDotSegment(decoded: string): boolean {
   const bare = decoded.split(';', 1)[0] ?? '';
-  if (bare === '.' || bare === '..') return true;
+  if (DOTS_AND_SPACES.test(bare)) return true;
   // Servers that apply NFKC see U+FF0E FULLWIDTH FULL STOP (and friends) as '.'.
-  if (RAW_NON_ASCII.test(bare)) {
-    const folded = bare.normalize('NFKC');
-    return folded === '.' || folded === '..';
-  }
+  if (RAW_NON_ASCII.test(bare)) return DOTS_AND_SPACES.test(bare.normalize('NFKC'));
   return false;
 }
 
