@@ -41,7 +41,18 @@ export function UsagePanel(props: { view: ConnectionView }) {
       </div>
       <div class="field">
         <label for="usage-path">Example path</label>
-        <input id="usage-path" value={path()} placeholder="orders" autocomplete="off" spellcheck={false} onInput={(e) => setPath(e.currentTarget.value)} />
+        {/* No placeholder: a greyed "orders" that the examples below do not use reads as if they did. */}
+        <input
+          id="usage-path"
+          value={path()}
+          aria-describedby="usage-path-help"
+          autocomplete="off"
+          spellcheck={false}
+          onInput={(e) => setPath(e.currentTarget.value)}
+        />
+        <p class="help" id="usage-path-help">
+          The path and query the examples call, e.g. <code>orders?status=open</code>. Empty calls the Base URL itself.
+        </p>
       </div>
       <div class="snippet">
         <div class="snippet-head">
