@@ -1,7 +1,7 @@
 /** The list of connections: loading, empty (with a call to action), error and loaded states. */
 import { A, createAsync, revalidate } from '@solidjs/router';
 import { For, Show } from 'solid-js';
-import { AUTH_METHOD_LABELS } from '../../contract/connection';
+import { AUTH_METHOD_LABELS } from '../../contract/labels';
 import { getConnections } from '../data';
 import { headingRef, usePageTitle } from '../components/page-title';
 import { TimeAgo } from '../components/time-ago';
