@@ -33,3 +33,11 @@ describe('hint for an unreachable token endpoint', () => {
     expect(text).not.toMatch(/this machine/);
   });
 });
+
+describe('hint for an unreachable token endpoint whose URL the caller did not pass', () => {
+  it('asks for what holds for a local and a public server alike', () => {
+    const text = hintFor(UNREACHABLE, { clientAuth: 'client_secret_basic', timeoutMs: 10_000 });
+    expect(text).toMatch(/host name and port/);
+    expect(text).not.toMatch(/internet|HTTPS|Cloudflare/);
+  });
+});

@@ -93,7 +93,7 @@ function unreachableHint(tokenUrl: string | undefined): string {
     return `Nothing answered at ${url.host}. Start the token server on this machine (port ${port}), or correct the port in the Token URL.`;
   }
   const where = url ? ` (${url.host})` : '';
-  return `Check the host name and port in the Token URL${where}, and that the server is up and open to requests from Cloudflare’s network.`;
+  return `Check the host name and port in the Token URL${where}, and that the token server is running and accepts connections.`;
 }
 
 function statusHint(status: number | undefined): string {
