@@ -1,6 +1,7 @@
 /** How to call a connection through the relay: the endpoint URL and ready curl / fetch examples. */
 import { createSignal } from 'solid-js';
 import type { ConnectionView } from '../../contract/connection';
+import { BreakableUrl } from './breakable-url';
 import { CopyButton } from './copy-button';
 
 /** Stands in for a real relay key in examples; the dashboard never has one after creation. */
@@ -30,7 +31,7 @@ export function UsagePanel(props: { view: ConnectionView }) {
         <span class="label">Endpoint</span>
         <div class="inline">
           <code class="endpoint">
-            {props.view.relayUrl}/&lt;path&gt;
+            <BreakableUrl url={`${props.view.relayUrl}/<path>`} />
           </code>
           <CopyButton text={`${props.view.relayUrl}/`} label="Copy endpoint URL" />
         </div>
