@@ -358,6 +358,16 @@ describe('connection form: what a person sees and keeps', () => {
     expect(await screen.findByRole('heading', { name: 'Connections', level: 1 })).toBeTruthy();
   });
 
+  it('does not ask about unsaved edits when the connection itself is deleted', async () => {
+    await openSettings(OAUTH_VIEW, { 'DELETE /api/connections/acme-crm': () => new Response(null, { status: 204 }), 'GET /api/connections': () => json(200, { connections: [] }) });
+    type('API Name', 'Acme CRM edited');
+    const confirm = vi.spyOn(window, 'confirm');
+    fireEvent.click(screen.getByRole('button', { name: 'Delete connection' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, delete' }));
+    expect(await screen.findByRole('heading', { name: 'No connections yet' })).toBeTruthy();
+    expect(confirm).not.toHaveBeenCalled();
+  });
+
   it('leaves without asking when nothing was changed', async () => {
     await openSettings(OAUTH_VIEW, { 'GET /api/connections': () => json(200, { connections: [OAUTH_VIEW] }) });
     const confirm = vi.spyOn(window, 'confirm');

@@ -18,7 +18,7 @@ import {
   slugify,
 } from '../../contract/connection';
 import { ApiProblemError } from '../api/client';
-import { saveConnection } from '../data';
+import { deleteConnection, saveConnection } from '../data';
 import { useSession } from '../session';
 import { ApiKeyFields } from './auth-api-key-fields';
 import { BasicFields } from './auth-basic-fields';
@@ -87,8 +87,10 @@ export function ConnectionForm(props: ConnectionFormProps) {
   // A saved connection comes back as a new view: show it as stored (secret inputs empty again).
   createEffect(on(() => props.view, reset, { defer: true }));
 
+  // Deleting the connection leaves its page too: its edits then go with it, without a question.
+  const deleting = useSubmission(deleteConnection, ([slug]) => slug === props.view?.slug);
   useBeforeLeave((event) => {
-    if (event.defaultPrevented || !dirty()) return;
+    if (event.defaultPrevented || !dirty() || deleting.pending) return;
     event.preventDefault();
     if (window.confirm(UNSAVED_CHANGES_PROMPT)) event.retry(true);
   });
