@@ -7,6 +7,7 @@
  */
 import * as v from 'valibot';
 import { LogSettingsSchema, type LogSettings } from './activity';
+import { API_KEY_PLACEMENTS, type AuthMethod, CLIENT_AUTH_METHODS, DEFAULT_CLIENT_AUTH } from './labels';
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export const NAME_MAX_LENGTH = 100;
@@ -46,17 +47,18 @@ export function isForbiddenCredentialHeader(name: string): boolean {
   return (FORBIDDEN_CREDENTIAL_HEADERS as readonly string[]).includes(lower) || lower.startsWith('proxy-');
 }
 
-/** Authentication methods, in the order the dashboard offers them. */
-export const AUTH_METHODS = ['oauth2_client_credentials', 'bearer', 'basic', 'api_key', 'none'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
-
-export const AUTH_METHOD_LABELS: Record<AuthMethod, string> = {
-  oauth2_client_credentials: 'OAuth 2.0 (Client Credentials)',
-  bearer: 'Bearer token',
-  basic: 'Basic authentication',
-  api_key: 'API key',
-  none: 'None',
-};
+export {
+  API_KEY_PLACEMENT_LABELS,
+  API_KEY_PLACEMENTS,
+  type ApiKeyPlacement,
+  AUTH_METHOD_LABELS,
+  AUTH_METHODS,
+  type AuthMethod,
+  CLIENT_AUTH_LABELS,
+  CLIENT_AUTH_METHODS,
+  type ClientAuthMethod,
+  DEFAULT_CLIENT_AUTH,
+} from './labels';
 
 /** The write-only field of each method, if it has one. */
 export const SECRET_FIELD = {
@@ -286,7 +288,7 @@ function authVariant(options: SchemaOptions) {
           DEFAULT_API_KEY_NAME,
         ),
         value: secretField('API key', mode),
-        in: v.optional(v.picklist(['header', 'query'], 'Send the key in a header or in the query'), 'header'),
+        in: v.optional(v.picklist(API_KEY_PLACEMENTS, 'Send the key in a header or in the query'), API_KEY_PLACEMENTS[0]),
       }),
       v.strictObject({
         method: v.literal('oauth2_client_credentials'),
@@ -294,10 +296,7 @@ function authVariant(options: SchemaOptions) {
         clientSecret: secretField('Client Secret', mode),
         tokenUrl: urlField('Token URL', { allowLoopback: options.allowLoopback, allowQuery: true }),
         scope: optionalText('Scope', 1000),
-        clientAuth: v.optional(
-          v.picklist(['client_secret_basic', 'client_secret_post'], 'Choose client_secret_basic or client_secret_post'),
-          'client_secret_basic',
-        ),
+        clientAuth: v.optional(v.picklist(CLIENT_AUTH_METHODS, `Choose ${CLIENT_AUTH_METHODS.join(' or ')}`), DEFAULT_CLIENT_AUTH),
         tokenParams: v.optional(TokenParamsSchema),
         tokenLifetimeSeconds: v.optional(
           v.pipe(v.number('Must be a number'), v.integer('Must be a whole number'), v.minValue(60, 'At least 60 seconds'), v.maxValue(86_400, 'At most 86400 seconds')),

@@ -2,23 +2,28 @@
  * The dashboard: routes, and the layout that gates them behind the admin session.
  *
  * Boot asks `GET /api/session`; signed out (or any later 401) shows the sign-in page in place, so
- * the address stays and the page comes back after signing in.
+ * the address stays and the page comes back after signing in. The list and sign-in come with the
+ * first load; every other page is its own chunk, fetched when it is first opened.
  */
 import { A, query, Route, Router, type RouteSectionProps, useLocation } from '@solidjs/router';
-import { createEffect, createSignal, Match, on, onCleanup, Switch } from 'solid-js';
+import { createEffect, createSignal, lazy, Match, on, onCleanup, Suspense, Switch } from 'solid-js';
 import * as api from './api/client';
+import { BrandMark } from './components/brand-mark';
+import { Loading } from './components/busy';
+import { notify, NoticeRegion } from './components/notices';
 import { focusNextHeading } from './components/page-title';
 import { ProblemAlert } from './components/problem-alert';
-import { ConnectionPage } from './pages/connection-page';
 import { ConnectionsPage } from './pages/connections-page';
-import { NewConnectionPage } from './pages/new-connection-page';
-import { NotFoundPage } from './pages/not-found-page';
 import { SignInPage } from './pages/sign-in-page';
 import { SessionContext } from './session';
 
+const ConnectionPage = lazy(() => import('./pages/connection-page').then((m) => ({ default: m.ConnectionPage })));
+const NewConnectionPage = lazy(() => import('./pages/new-connection-page').then((m) => ({ default: m.NewConnectionPage })));
+const NotFoundPage = lazy(() => import('./pages/not-found-page').then((m) => ({ default: m.NotFoundPage })));
+
 type SessionState =
   | { status: 'checking' }
-  | { status: 'signed-out' }
+  | { status: 'signed-out'; reason?: 'expired' | 'signed-out' }
   | { status: 'signed-in'; session: api.Session }
   | { status: 'error'; error: unknown };
 
@@ -46,19 +51,26 @@ function Layout(props: RouteSectionProps) {
     return s.status === 'error' ? s : undefined;
   };
 
-  const signedOut = () => {
+  const signedOut = (reason: 'expired' | 'signed-out') => {
     query.clear();
-    setState({ status: 'signed-out' });
+    setState({ status: 'signed-out', reason });
+    notify(reason === 'expired' ? 'Your session has ended. Sign in again to go on where you were.' : 'Signed out.', 'info');
   };
-  api.onUnauthorized(signedOut);
+  api.onUnauthorized(() => {
+    if (state().status === 'signed-in') signedOut('expired');
+  });
   onCleanup(() => api.onUnauthorized(undefined));
 
   const signOut = async () => {
     try {
       await api.signOut();
     } finally {
-      signedOut();
+      signedOut('signed-out');
     }
+  };
+  const signedOutReason = () => {
+    const s = state();
+    return s.status === 'signed-out' ? s.reason : undefined;
   };
 
   // Moves focus to the new page's heading after in-app navigation (not on first load).
@@ -71,6 +83,7 @@ function Layout(props: RouteSectionProps) {
   );
 
   return (
+    <>
     <Switch>
       <Match when={state().status === 'checking'}>
         <main class="boot" id="main" aria-busy="true">
@@ -87,6 +100,7 @@ function Layout(props: RouteSectionProps) {
       </Match>
       <Match when={state().status === 'signed-out'}>
         <SignInPage
+          expired={signedOutReason() === 'expired'}
           onSignedIn={(session) => {
             focusNextHeading();
             setState({ status: 'signed-in', session });
@@ -101,7 +115,7 @@ function Layout(props: RouteSectionProps) {
             </a>
             <header class="topbar">
               <A href="/" class="brand" end>
-                <span class="brand-mark" aria-hidden="true" />
+                <BrandMark />
                 Edge API Connector
               </A>
               <nav aria-label="Main">
@@ -114,12 +128,15 @@ function Layout(props: RouteSectionProps) {
               </button>
             </header>
             <main class="page" id="main">
-              {props.children}
+              {/* While a page's own chunk loads (its first visit only). */}
+              <Suspense fallback={<Loading>Loading…</Loading>}>{props.children}</Suspense>
             </main>
           </SessionContext.Provider>
         )}
       </Match>
     </Switch>
+    <NoticeRegion />
+    </>
   );
 }
 

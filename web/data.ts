@@ -1,8 +1,9 @@
 /**
  * Router data for the pages: cached queries over the API client, and the actions that change
- * data and name the queries they make stale.
+ * data and name the queries they make stale. Pending, result and error of each action are read
+ * with the router's `useSubmission`.
  */
-import { action, json, query, redirect, revalidate } from '@solidjs/router';
+import { action, json, query, redirect } from '@solidjs/router';
 import type { ConnectionInput } from '../contract/connection';
 import * as api from './api/client';
 
@@ -10,6 +11,20 @@ export const getConnections = query(() => api.listConnections(), 'connections');
 export const getConnection = query((slug: string) => api.getConnection(slug), 'connection');
 export const getTokenStatus = query((slug: string) => api.getTokenStatus(slug), 'token-status');
 export const getKeys = query((slug: string) => api.listKeys(slug), 'relay-keys');
+
+/** Signs in with the admin token and answers the session it opened. */
+export const signIn = action(async (token: string) => {
+  await api.signIn(token);
+  const session = await api.getSession();
+  if (!session) {
+    throw new api.ApiProblemError({
+      status: 0,
+      title: 'Session not kept',
+      detail: 'Signed in, but the session cookie was not kept. Allow cookies for this site and try again.',
+    });
+  }
+  return session;
+}, 'sign-in');
 
 /** Creates (no `slug`) or replaces a connection; answers the stored view. */
 export const saveConnection = action(async (input: ConnectionInput, slug?: string) => {
@@ -35,14 +50,14 @@ export const purgeToken = action(async (slug: string) => {
 }, 'purge-token');
 
 /**
- * Creates a relay key. Not an action: the key is shown once, so it stays out of the router's
- * submission list and lives only in the panel that shows it.
+ * Creates a relay key. Its answer is the only one holding the key: the panel shows it from the
+ * submission and clears the submission when done with it (the router also drops finished
+ * submissions on navigation), so the key stays nowhere else in the page.
  */
-export async function createKey(slug: string, name: string): Promise<api.NewRelayKey> {
+export const createKey = action(async (slug: string, name: string) => {
   const created = await api.createKey(slug, name);
-  void revalidate(getKeys.keyFor(slug));
-  return created;
-}
+  return json(created, { revalidate: getKeys.keyFor(slug) });
+}, 'create-key');
 
 export const revokeKey = action(async (slug: string, id: string) => {
   await api.revokeKey(slug, id);

@@ -70,7 +70,7 @@ test('edits the connection without retyping the secret, and a reload shows the c
   assert.equal(await page.getByLabel('Slug').isEditable(), false, 'the slug is permanent');
   await page.getByLabel('Scope').fill('read:orders write:orders');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await page.getByRole('status', { name: 'Notifications' }).filter({ hasText: 'Saved changes to “Acme CRM”' }).waitFor();
   await page.reload();
   await page.getByRole('heading', { name: 'Acme CRM', level: 1 }).waitFor();
   assert.equal(await page.getByLabel('Scope').inputValue(), 'read:orders write:orders');

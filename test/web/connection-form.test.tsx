@@ -1,7 +1,9 @@
-import { fireEvent, screen, waitFor } from '@solidjs/testing-library';
-import { describe, expect, it } from 'vitest';
-import { STORED_SECRET_PLACEHOLDER } from '../../web/components/connection-form';
-import { fakeApi, json, OAUTH_VIEW, problem } from './fake-api';
+import { fireEvent, screen, waitFor, within } from '@solidjs/testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { AUTH_METHOD_LABELS, AUTH_METHODS, type ConnectionView } from '../../contract/connection';
+import { QUERY_KEY_WARNING } from '../../web/components/auth-api-key-fields';
+import { STORED_SECRET_PLACEHOLDER, UNSAVED_CHANGES_PROMPT } from '../../web/components/connection-form';
+import { connectionRoutes, fakeApi, json, noticesText, OAUTH_VIEW, problem, VIEWS } from './fake-api';
 import { renderApp } from './render-app';
 
 const type = (label: string, value: string) => fireEvent.input(screen.getByLabelText(label), { target: { value } });
@@ -15,12 +17,7 @@ const errorOf = (label: string) => {
     .join(' ');
 };
 
-/** The keys/token/list calls a connection page makes after it opens. */
-const connectionPageRoutes = (view = OAUTH_VIEW) => ({
-  [`GET /api/connections/${view.slug}`]: () => json(200, view),
-  [`GET /api/connections/${view.slug}/keys`]: () => json(200, { keys: [] }),
-  [`GET /api/connections/${view.slug}/token`]: () => json(200, { cached: false, expiresAt: null, lastError: null, fetches: 0 }),
-});
+const connectionPageRoutes = connectionRoutes;
 
 async function openNewForm() {
   renderApp('/new');
@@ -123,6 +120,7 @@ describe('connection form: creating', () => {
 
     expect(await screen.findByRole('heading', { name: 'Acme CRM', level: 1 })).toBeTruthy();
     expect(window.location.pathname).toBe('/connections/acme-crm');
+    expect(noticesText()).toContain('Created “Acme CRM”');
     expect(api.calls('POST /api/connections')[0]!.body).toEqual({
       name: 'Acme CRM',
       slug: 'acme-crm',
@@ -198,6 +196,7 @@ describe('connection form: creating', () => {
     expect(alert.textContent).toContain('other: Something the form has no field for');
     expect(errorOf('Client Secret')).toContain('The token endpoint refused this secret');
     expect(errorOf('Allowed path prefixes')).toContain('Paths may not contain . or .. segments');
+    expect(errorOf('Allowed path prefixes')).not.toContain('Line');
     expect(document.activeElement).toBe(input('Client Secret'));
 
     type('Client Secret', 'another');
@@ -213,15 +212,18 @@ describe('connection form: creating', () => {
     expect(screen.getByRole('alert').textContent).toContain('Slug already in use');
   });
 
-  it('disables Save while the request is in flight', async () => {
+  it('refuses a second Save while the request is in flight, and keeps the button focusable', async () => {
     let answer!: (response: Response) => void;
-    fakeApi({ 'POST /api/connections': () => new Promise<Response>((resolve) => (answer = resolve)), ...connectionPageRoutes() });
+    const api = fakeApi({ 'POST /api/connections': () => new Promise<Response>((resolve) => (answer = resolve)), ...connectionPageRoutes() });
     await openNewForm();
     fillValidOAuth();
     const save = screen.getByRole('button', { name: 'Save' }) as HTMLButtonElement;
     fireEvent.click(save);
-    await waitFor(() => expect(save.disabled).toBe(true));
+    await waitFor(() => expect(save.getAttribute('aria-disabled')).toBe('true'));
     expect(save.getAttribute('aria-busy')).toBe('true');
+    expect(save.disabled).toBe(false);
+    fireEvent.click(save);
+    expect(api.calls('POST /api/connections')).toHaveLength(1);
     answer(json(201, OAUTH_VIEW));
     expect(await screen.findByRole('heading', { name: 'Acme CRM', level: 1 })).toBeTruthy();
   });
@@ -267,7 +269,7 @@ describe('connection form: editing', () => {
     expect(body.slug).toBe('acme-crm');
     expect('clientSecret' in body.auth).toBe(false);
     expect(body.auth.clientId).toBe('abc');
-    expect(await screen.findByText('Saved.')).toBeTruthy();
+    await waitFor(() => expect(noticesText()).toContain('Saved changes to “Acme CRM EU”.'));
   });
 
   it('sends the secret in the PUT body when a new one was typed, then empties the field again', async () => {
@@ -314,5 +316,109 @@ describe('connection form: editing', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
     await waitFor(() => expect(api.calls('PUT /api/connections/acme-crm')).toHaveLength(1));
     expect('clientSecret' in (api.calls('PUT /api/connections/acme-crm')[0]!.body as Record<string, any>).auth).toBe(false);
+  });
+});
+
+describe('connection form: what a person sees and keeps', () => {
+  async function openSettings(view: ConnectionView = OAUTH_VIEW, routes = {}) {
+    const api = fakeApi({ ...connectionRoutes(view), ...routes });
+    renderApp(`/connections/${view.slug}`);
+    await screen.findByRole('form', { name: 'Connection settings' });
+    return api;
+  }
+  const methodSelect = () => screen.getByLabelText('Authentication method') as HTMLSelectElement;
+
+  for (const method of AUTH_METHODS) {
+    it(`shows ${AUTH_METHOD_LABELS[method]} as the method of a stored ${method} connection`, async () => {
+      await openSettings(VIEWS[method]);
+      expect(methodSelect().value).toBe(method);
+      expect(methodSelect().selectedOptions[0]?.textContent).toBe(AUTH_METHOD_LABELS[method]);
+    });
+  }
+
+  it('switches a None connection to OAuth when OAuth is chosen', async () => {
+    await openSettings(VIEWS.none);
+    expect(screen.queryByLabelText('Client ID')).toBeNull();
+    fireEvent.change(methodSelect(), { target: { value: 'oauth2_client_credentials' } });
+    expect(screen.getByLabelText('Client ID')).toBeTruthy();
+  });
+
+  it('asks before leaving with unsaved edits, and keeps them when the answer is to stay', async () => {
+    await openSettings(OAUTH_VIEW, { 'GET /api/connections': () => json(200, { connections: [OAUTH_VIEW] }) });
+    type('API Name', 'Acme CRM edited');
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValue(false);
+    fireEvent.click(within(screen.getByRole('navigation', { name: 'Breadcrumb' })).getByRole('link', { name: 'Connections' }));
+    expect(confirm).toHaveBeenCalledWith(UNSAVED_CHANGES_PROMPT);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(window.location.pathname).toBe('/connections/acme-crm');
+    expect(input('API Name').value).toBe('Acme CRM edited');
+
+    confirm.mockReturnValue(true);
+    fireEvent.click(within(screen.getByRole('navigation', { name: 'Breadcrumb' })).getByRole('link', { name: 'Connections' }));
+    expect(await screen.findByRole('heading', { name: 'Connections', level: 1 })).toBeTruthy();
+  });
+
+  it('does not ask about unsaved edits when the connection itself is deleted', async () => {
+    await openSettings(OAUTH_VIEW, { 'DELETE /api/connections/acme-crm': () => new Response(null, { status: 204 }), 'GET /api/connections': () => json(200, { connections: [] }) });
+    type('API Name', 'Acme CRM edited');
+    const confirm = vi.spyOn(window, 'confirm');
+    fireEvent.click(screen.getByRole('button', { name: 'Delete connection' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, delete' }));
+    expect(await screen.findByRole('heading', { name: 'No connections yet' })).toBeTruthy();
+    expect(confirm).not.toHaveBeenCalled();
+  });
+
+  it('leaves without asking when nothing was changed', async () => {
+    await openSettings(OAUTH_VIEW, { 'GET /api/connections': () => json(200, { connections: [OAUTH_VIEW] }) });
+    const confirm = vi.spyOn(window, 'confirm');
+    fireEvent.click(within(screen.getByRole('navigation', { name: 'Breadcrumb' })).getByRole('link', { name: 'Connections' }));
+    expect(await screen.findByRole('heading', { name: 'Connections', level: 1 })).toBeTruthy();
+    expect(confirm).not.toHaveBeenCalled();
+  });
+
+  it('discards unsaved edits on request, back to the stored connection', async () => {
+    await openSettings();
+    expect(screen.queryByRole('button', { name: 'Discard changes' })).toBeNull();
+    type('API Name', 'Acme CRM edited');
+    type('Scope', 'other');
+    fireEvent.click(screen.getByRole('button', { name: 'Discard changes' }));
+    expect(input('API Name').value).toBe('Acme CRM');
+    expect(input('Scope').value).toBe('read:orders');
+    expect(screen.queryByRole('button', { name: 'Discard changes' })).toBeNull();
+    expect(document.activeElement).toBe(input('API Name'));
+  });
+
+  it('names the line of a relay policy entry the server refused', async () => {
+    fakeApi({
+      'POST /api/connections': () =>
+        problem(400, 'Request body failed validation', '1 field needs attention.', { 'relay.allowedPaths.1': ['Paths may not contain . or .. segments'] }),
+    });
+    renderApp('/new');
+    await screen.findByRole('heading', { name: 'New connection', level: 1 });
+    fillValidOAuth();
+    type('Allowed path prefixes', '/orders\n\n/a/../b');
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(errorOf('Allowed path prefixes')).toMatch(/Line 3 \(\/a\/\.\.\/b\): .*may not contain \. or \.\. segments/));
+  });
+
+  it('names the line of a relay origin the form refuses before sending', async () => {
+    const api = fakeApi();
+    renderApp('/new');
+    await screen.findByRole('heading', { name: 'New connection', level: 1 });
+    fillValidOAuth();
+    type('Allowed browser origins', 'https://shop.example\nhttps://shop.example/checkout');
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(errorOf('Allowed browser origins')).toContain('Line 2 (https://shop.example/checkout)');
+    expect(api.calls('POST /api/connections')).toHaveLength(0);
+  });
+
+  it('warns, at the choice, that an API key in the query string ends up in access logs', async () => {
+    await openSettings(VIEWS.api_key);
+    const placement = screen.getByLabelText('Send the key in') as HTMLSelectElement;
+    expect(placement.value).toBe('header');
+    expect(screen.queryByText(QUERY_KEY_WARNING)).toBeNull();
+    fireEvent.change(placement, { target: { value: 'query' } });
+    const described = (placement.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent ?? '');
+    expect(described.join(' ')).toMatch(/access logs/);
   });
 });

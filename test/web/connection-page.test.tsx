@@ -1,22 +1,11 @@
 import { fireEvent, screen, waitFor, within } from '@solidjs/testing-library';
 import { describe, expect, it, vi } from 'vitest';
-import { fakeApi, json, noContent, OAUTH_VIEW, problem, type Routes } from './fake-api';
+import { connectionRoutes, fakeApi, json, noContent, noticesText, OAUTH_VIEW, problem, type Routes, VIEWS } from './fake-api';
 import { renderApp } from './render-app';
 
 const KEY = 'rk_' + 'A'.repeat(43);
-const TOKEN_STATUS = { cached: false, expiresAt: null, lastError: null, fetches: 0 };
-
-function pageRoutes(overrides: Routes = {}): Routes {
-  return {
-    'GET /api/connections/acme-crm': () => json(200, OAUTH_VIEW),
-    'GET /api/connections/acme-crm/keys': () => json(200, { keys: [] }),
-    'GET /api/connections/acme-crm/token': () => json(200, TOKEN_STATUS),
-    ...overrides,
-  };
-}
-
 async function openPage(overrides: Routes = {}) {
-  const api = fakeApi(pageRoutes(overrides));
+  const api = fakeApi({ ...connectionRoutes(), ...overrides });
   renderApp('/connections/acme-crm');
   await screen.findByRole('heading', { name: 'Acme CRM', level: 1 });
   return api;
@@ -30,11 +19,61 @@ describe('connection page', () => {
     expect(document.title).toBe('Acme CRM · Edge API Connector');
   });
 
-  it('says the connection was not found for an unknown slug', async () => {
+  it('says once that an unknown slug has no connection, and offers where to go instead of a retry', async () => {
     fakeApi({ 'GET /api/connections/nope': () => problem(404, 'Connection not found', 'There is no connection "nope".') });
     renderApp('/connections/nope');
-    expect(await screen.findByRole('heading', { name: 'Connection not found' })).toBeTruthy();
-    expect(screen.getByRole('alert').textContent).toContain('There is no connection "nope".');
+    expect(await screen.findByRole('heading', { name: 'Connection not found', level: 1 })).toBeTruthy();
+    expect(screen.getAllByText(/Connection not found/)).toHaveLength(1);
+    expect(screen.getByText(/no connection with the slug/).textContent).toContain('nope');
+    expect(screen.queryByRole('button', { name: 'Try again' })).toBeNull();
+    expect(screen.getByRole('link', { name: 'New connection' }).getAttribute('href')).toBe('/new');
+  });
+
+  it('offers to try again when the connection could not be loaded for a passing reason', async () => {
+    let attempts = 0;
+    fakeApi({
+      ...connectionRoutes(),
+      'GET /api/connections/acme-crm': () => (++attempts === 1 ? problem(503, 'Service unavailable', 'Try later.') : json(200, OAUTH_VIEW)),
+    });
+    renderApp('/connections/acme-crm');
+    expect((await screen.findByRole('alert')).textContent).toContain('Service unavailable');
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('acme-crm');
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByRole('heading', { name: 'Acme CRM', level: 1 })).toBeTruthy();
+  });
+
+  it('offers one way to ask again when the token status fails: Try again, not Refresh beside it', async () => {
+    await openPage({ 'GET /api/connections/acme-crm/token': () => problem(500, 'Internal error', 'An unexpected error occurred.') });
+    const tokenPanel = panel('Token status');
+    expect((await within(tokenPanel).findByRole('alert')).textContent).toContain('Internal error');
+    expect(within(tokenPanel).getAllByRole('button').map((b) => b.textContent)).toEqual(['Try again']);
+  });
+
+  it('drops the last test result when the token it reported is purged', async () => {
+    await openPage({
+      'POST /api/connections/acme-crm/test': () => json(200, { ok: true, tokenType: 'Bearer', expiresIn: 3600, scope: null, durationMs: 5 }),
+      'DELETE /api/connections/acme-crm/token': noContent,
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    await within(panel('Test connection')).findByRole('heading', { name: 'Token received' });
+    fireEvent.click(await within(panel('Token status')).findByRole('button', { name: 'Purge cached token' }));
+    await within(panel('Token status')).findByText(/Cached token purged/);
+    await waitFor(() => expect(within(panel('Test connection')).queryByRole('heading', { name: 'Token received' })).toBeNull());
+  });
+
+  it('shows the last token error from its parts and time', async () => {
+    await openPage({
+      'GET /api/connections/acme-crm/token': () =>
+        json(200, {
+          cached: false,
+          expiresAt: null,
+          fetches: 1,
+          lastError: { at: '2026-11-02T10:00:00.000Z', code: 'token-endpoint-error', status: 401, error: 'invalid_client', errorDescription: 'bad secret' },
+        }),
+    });
+    const tokenPanel = panel('Token status');
+    await waitFor(() => expect(tokenPanel.textContent).toContain('401 · invalid_client · bad secret'));
+    expect(tokenPanel.textContent).toContain('2026');
   });
 
   it('shows a successful test without any token', async () => {
@@ -93,6 +132,23 @@ describe('connection page', () => {
     expect(await within(tokenPanel).findByText(/Cached token purged/)).toBeTruthy();
   });
 
+  it('keeps the Purge button, and so the keyboard focus, while the purge runs', async () => {
+    let answer!: (r: Response) => void;
+    const api = await openPage({ 'DELETE /api/connections/acme-crm/token': () => new Promise<Response>((resolve) => (answer = resolve)) });
+    const button = (await within(panel('Token status')).findByRole('button', { name: 'Purge cached token' })) as HTMLButtonElement;
+    button.focus();
+    fireEvent.click(button);
+    await waitFor(() => expect(button.getAttribute('aria-busy')).toBe('true'));
+    // A disabled button would drop the focus to the page's body.
+    expect(button.disabled).toBe(false);
+    expect(button.getAttribute('aria-disabled')).toBe('true');
+    fireEvent.click(button);
+    expect(api.calls('DELETE /api/connections/acme-crm/token')).toHaveLength(1);
+    answer(noContent());
+    await within(panel('Token status')).findByText(/Cached token purged/);
+    expect(document.activeElement).toBe(button);
+  });
+
   it('shows a new relay key once, with a Copy button, then only its name in the list', async () => {
     const writeText = vi.fn().mockResolvedValue(undefined);
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
@@ -113,6 +169,8 @@ describe('connection page', () => {
     expect(shown.value).toBe(KEY);
     expect(shown.readOnly).toBe(true);
     expect(keysPanel.textContent).toContain("won't be shown again");
+    await waitFor(() => expect(noticesText()).toContain('Created the key “shop”'));
+    expect(noticesText()).not.toContain(KEY);
     expect(api.calls('POST /api/connections/acme-crm/keys')[0]!.body).toEqual({ name: 'shop' });
 
     fireEvent.click(within(keysPanel).getByRole('button', { name: 'Copy key' }));
@@ -153,6 +211,9 @@ describe('connection page', () => {
     fireEvent.click(within(keysPanel).getByRole('button', { name: 'Yes, revoke' }));
     await within(keysPanel).findByText(/No relay keys yet/);
     expect(api.calls('DELETE /api/connections/acme-crm/keys/k1')).toHaveLength(1);
+    await waitFor(() => expect(noticesText()).toContain('Revoked the key “shop”'));
+    // The row and its buttons are gone: the keyboard stays in the panel.
+    expect(document.activeElement).toBe(within(keysPanel).getByRole('heading', { name: 'Relay keys' }));
   });
 
   it('deletes the connection only after confirming, then returns to the list', async () => {
@@ -168,6 +229,7 @@ describe('connection page', () => {
     expect(await screen.findByRole('heading', { name: 'No connections yet' })).toBeTruthy();
     expect(window.location.pathname).toBe('/');
     expect(api.calls('DELETE /api/connections/acme-crm')).toHaveLength(1);
+    expect(noticesText()).toContain('Deleted “Acme CRM”');
   });
 
   it('shows why a delete failed and stays on the page', async () => {
@@ -190,12 +252,18 @@ describe('connection page', () => {
     expect(within(usage).getByRole('button', { name: 'Copy fetch example' })).toBeTruthy();
   });
 
+  it('suggests no example path that the examples do not use', async () => {
+    await openPage();
+    const usage = panel('Usage');
+    const path = within(usage).getByLabelText('Example path') as HTMLInputElement;
+    expect(path.value).toBe('');
+    const curl = within(usage).getByRole('heading', { name: 'curl' }).closest('.snippet')!.querySelector('pre')!.textContent!;
+    // Whatever the field shows, greyed or typed, is what the example calls.
+    expect(curl).toContain(`${OAUTH_VIEW.relayUrl}/${path.placeholder}"`);
+  });
+
   it('shows no token panels for a method without tokens', async () => {
-    const bearer = { ...OAUTH_VIEW, auth: { method: 'bearer', tokenSet: true } };
-    fakeApi({
-      'GET /api/connections/acme-crm': () => json(200, bearer),
-      'GET /api/connections/acme-crm/keys': () => json(200, { keys: [] }),
-    });
+    fakeApi(connectionRoutes(VIEWS.bearer));
     renderApp('/connections/acme-crm');
     await screen.findByRole('heading', { name: 'Acme CRM', level: 1 });
     expect(screen.queryByRole('button', { name: 'Test connection' })).toBeNull();

@@ -53,6 +53,32 @@ export const OAUTH_VIEW: ConnectionView = {
   updatedAt: '2026-11-02T10:00:00.000Z',
 };
 
+export const TOKEN_STATUS = { cached: false, expiresAt: null, lastError: null, fetches: 0 };
+
+/** What a connection's page asks for when it opens: the view, its keys and (for OAuth) its token status. */
+export function connectionRoutes(view: ConnectionView = OAUTH_VIEW): Routes {
+  const path = `/api/connections/${view.slug}`;
+  return {
+    [`GET ${path}`]: () => json(200, view),
+    [`GET ${path}/keys`]: () => json(200, { keys: [] }),
+    ...(view.auth.method === 'oauth2_client_credentials' ? { [`GET ${path}/token`]: () => json(200, TOKEN_STATUS) } : {}),
+  };
+}
+
+/** A stored connection of each method, as the API shows it. */
+export const VIEWS = {
+  oauth2_client_credentials: OAUTH_VIEW,
+  bearer: { ...OAUTH_VIEW, auth: { method: 'bearer', tokenSet: true } },
+  basic: { ...OAUTH_VIEW, auth: { method: 'basic', username: 'acme', passwordSet: true } },
+  api_key: { ...OAUTH_VIEW, auth: { method: 'api_key', name: 'x-key', in: 'header', valueSet: true } },
+  none: { ...OAUTH_VIEW, auth: { method: 'none' } },
+} satisfies Record<string, ConnectionView>;
+
+/** The notifications region's text (confirmations of what happened). */
+export function noticesText(): string {
+  return document.querySelector('[aria-label="Notifications"]')?.textContent ?? '';
+}
+
 export interface FakeApi {
   requests: RecordedRequest[];
   unexpected: string[];

@@ -1,6 +1,7 @@
-import { fireEvent, screen, waitFor } from '@solidjs/testing-library';
+import { cleanup, fireEvent, screen, waitFor, within } from '@solidjs/testing-library';
 import { describe, expect, it } from 'vitest';
-import { fakeApi, json, noContent, problem, SESSION } from './fake-api';
+import { rememberSession } from '../../web/api/session-hint';
+import { fakeApi, json, noContent, noticesText, problem, SESSION } from './fake-api';
 import { renderApp } from './render-app';
 
 const unauthorized = () => problem(401, 'Authentication required', 'Sign in first.');
@@ -71,10 +72,35 @@ describe('sign-in', () => {
     expect(api.calls('GET /api/session')).toHaveLength(2);
   });
 
-  it('returns to sign-in when a call answers 401 later', async () => {
+  it('returns to sign-in when a call answers 401 later, and says the session ended', async () => {
     fakeApi({ 'GET /api/connections': unauthorized });
     renderApp('/');
     expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeTruthy();
+    expect(within(screen.getByRole('main')).getByText(/Your session has ended/)).toBeTruthy();
+    expect(noticesText()).toContain('Your session has ended');
+  });
+
+  it('shows sign-in on a first visit without a session check the browser would log as a failed request', async () => {
+    rememberSession(false);
+    const api = fakeApi();
+    renderApp('/');
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeTruthy();
+    expect(api.calls('GET /api/session')).toHaveLength(0);
+    expect(screen.queryByText(/Your session has ended/)).toBeNull();
+  });
+
+  it('asks for the session again on the next load after signing in', async () => {
+    rememberSession(false);
+    fakeApi({ 'POST /api/session': noContent, 'GET /api/connections': () => json(200, { connections: [] }) });
+    renderApp('/');
+    fireEvent.input(await screen.findByLabelText('Admin token'), { target: { value: 'the-admin-token' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('heading', { name: 'Connections', level: 1 })).toBeTruthy();
+    cleanup();
+    const next = fakeApi({ 'GET /api/connections': () => json(200, { connections: [] }) });
+    renderApp('/');
+    expect(await screen.findByRole('heading', { name: 'Connections', level: 1 })).toBeTruthy();
+    expect(next.calls('GET /api/session')).toHaveLength(1);
   });
 
   it('signs out with DELETE /api/session and shows sign-in again', async () => {
@@ -86,6 +112,8 @@ describe('sign-in', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Sign out' }));
     expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeTruthy();
     expect(api.calls('DELETE /api/session')).toHaveLength(1);
+    expect(noticesText()).toContain('Signed out.');
+    expect(screen.queryByText(/Your session has ended/)).toBeNull();
   });
 
   it('offers to try again when the session check fails for another reason', async () => {

@@ -119,7 +119,8 @@ describe('POST /api/connections/<slug>/test', () => {
     const record = await createOAuthConnection({ clientSecret: SECRET, tokenUrl: 'http://127.0.0.1:1/token' });
     const body = await json(await post(record.slug));
     expect(body).toMatchObject({ ok: false, status: null, error: 'unreachable' });
-    expect(body.hint).toMatch(/host name and port/);
+    // A loopback Token URL: the hint names the address and asks for the local server.
+    expect(body.hint).toMatch(/^Nothing answered at 127\.0\.0\.1:1\. Start/);
   });
 
   it('refuses a connection that does not use client credentials with 400', async () => {

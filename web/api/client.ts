@@ -7,6 +7,7 @@
  */
 import type { ConnectionListAnswer, ConnectionSummary, NewRelayKeyAnswer, RelayKeyAnswer, TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
 import type { ConnectionInput, ConnectionView } from '../../contract/connection';
+import { maySessionExist, rememberSession } from './session-hint';
 
 /** Field path (e.g. `auth.clientSecret`) to messages, as the API's `errors` member. */
 export type FieldErrors = Record<string, string[]>;
@@ -80,6 +81,7 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     }
   }
   const problem = await readProblem(response);
+  if (response.status === 401) rememberSession(false);
   if (response.status === 401 && !options.expectUnauthorized) unauthorizedHandler?.();
   throw problem;
 }
@@ -112,10 +114,13 @@ function isFieldErrors(value: unknown): value is FieldErrors {
 
 const connectionPath = (slug: string) => `/api/connections/${encodeURIComponent(slug)}`;
 
-/** The current session, or `null` when not signed in. */
+/** The current session, or `null` when not signed in (known without a request after a sign-out). */
 export async function getSession(): Promise<Session | null> {
+  if (!maySessionExist()) return null;
   try {
-    return await request<Session>('GET', '/api/session', { expectUnauthorized: true });
+    const session = await request<Session>('GET', '/api/session', { expectUnauthorized: true });
+    rememberSession(true);
+    return session;
   } catch (err) {
     if (err instanceof ApiProblemError && err.status === 401) return null;
     throw err;
@@ -123,13 +128,15 @@ export async function getSession(): Promise<Session | null> {
 }
 
 /** Signs in with the admin token; the service sets an HttpOnly session cookie. */
-export function signIn(token: string): Promise<void> {
-  return request('POST', '/api/session', { body: { token }, expectUnauthorized: true });
+export async function signIn(token: string): Promise<void> {
+  await request('POST', '/api/session', { body: { token }, expectUnauthorized: true });
+  rememberSession(true);
 }
 
 /** Ends the session. */
-export function signOut(): Promise<void> {
-  return request('DELETE', '/api/session', { expectUnauthorized: true });
+export async function signOut(): Promise<void> {
+  rememberSession(false);
+  await request('DELETE', '/api/session', { expectUnauthorized: true });
 }
 
 export async function listConnections(): Promise<ConnectionSummary[]> {

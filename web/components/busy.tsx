@@ -3,11 +3,29 @@ import { type JSX, Show, splitProps } from 'solid-js';
 
 export type BusyButtonProps = JSX.ButtonHTMLAttributes<HTMLButtonElement> & { busy?: boolean };
 
-/** A `.button` that is disabled and `aria-busy` with a spinner while `busy`; its name stays the same. */
+/**
+ * A `.button` that shows a spinner and refuses clicks while `busy`; its name stays the same.
+ * It is `aria-disabled`, not `disabled`: a disabled button drops the keyboard focus to the page's
+ * body, and the person who pressed it would have to find their place again.
+ */
 export function BusyButton(props: BusyButtonProps) {
-  const [local, rest] = splitProps(props, ['busy', 'children', 'class']);
+  const [local, rest] = splitProps(props, ['busy', 'children', 'class', 'onClick']);
+  const click: JSX.EventHandler<HTMLButtonElement, MouseEvent> = (event) => {
+    if (local.busy) {
+      event.preventDefault();
+      return;
+    }
+    if (typeof local.onClick === 'function') local.onClick(event);
+  };
   return (
-    <button type="button" {...rest} class={`button ${local.class ?? ''}`} disabled={local.busy} aria-busy={local.busy}>
+    <button
+      type="button"
+      {...rest}
+      class={`button ${local.class ?? ''}`}
+      aria-disabled={local.busy ? 'true' : undefined}
+      aria-busy={local.busy ? 'true' : undefined}
+      onClick={click}
+    >
       <Show when={local.busy}>
         <span class="spinner" aria-hidden="true" />
       </Show>

@@ -30,9 +30,12 @@ export function ConfirmButton(props: ConfirmButtonProps) {
     setAsking(false);
     first?.focus();
   };
+  // Afterwards the keyboard goes back to the first button, unless the row or page it was on is gone.
   const confirm = async () => {
     await props.onConfirm();
+    if (!cancel?.isConnected) return;
     setAsking(false);
+    first?.focus();
   };
 
   return (

@@ -3,14 +3,15 @@
  * from a state, and where a field error (by path, e.g. `auth.clientSecret`) is shown.
  */
 import {
+  type ApiKeyPlacement,
   type AuthMethod,
+  type ClientAuthMethod,
   type ConnectionView,
   DEFAULT_API_KEY_NAME,
+  DEFAULT_CLIENT_AUTH,
   SECRET_FIELD,
 } from '../../contract/connection';
 import { secretReentryReasons } from '../../contract/rules';
-
-export type ClientAuth = 'client_secret_basic' | 'client_secret_post';
 
 export interface TokenParamRow {
   name: string;
@@ -27,7 +28,7 @@ export interface FormState {
   clientSecret: string;
   tokenUrl: string;
   scope: string;
-  clientAuth: ClientAuth;
+  clientAuth: ClientAuthMethod;
   tokenParams: TokenParamRow[];
   tokenLifetimeSeconds: string;
   bearerToken: string;
@@ -35,7 +36,7 @@ export interface FormState {
   password: string;
   apiKeyName: string;
   apiKeyValue: string;
-  apiKeyIn: 'header' | 'query';
+  apiKeyIn: ApiKeyPlacement;
   allowedMethods: string[];
   allowedPaths: string;
   allowedOrigins: string;
@@ -85,7 +86,7 @@ export function stateFromView(view?: ConnectionView): FormState {
     clientSecret: '',
     tokenUrl: '',
     scope: '',
-    clientAuth: 'client_secret_basic',
+    clientAuth: DEFAULT_CLIENT_AUTH,
     tokenParams: [],
     tokenLifetimeSeconds: '',
     bearerToken: '',
@@ -215,17 +216,43 @@ export function fieldForPath(path: string, visible: readonly string[]): string |
   return undefined;
 }
 
-/** Splits field errors into those shown at a visible field and the rest (listed in the alert). */
+/** Fields typed one entry per line: their errors name the line (`relay.allowedPaths.2` is the third entry). */
+export const LINE_FIELDS = { 'relay.allowedPaths': 'allowedPaths', 'relay.allowedOrigins': 'allowedOrigins' } as const satisfies Record<string, keyof FormState>;
+
+/**
+ * "Line 3 (/a/../b): " for the `index`-th entry of a one-per-line text, counting the lines the
+ * person sees (blank ones included, as they are left out of the input).
+ */
+export function linePrefix(text: string, index: number): string {
+  let entry = -1;
+  const rows = text.split('\n');
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i]!.trim() && ++entry === index) return `Line ${i + 1} (${rows[i]!.trim()}): `;
+  }
+  return `Entry ${index + 1}: `;
+}
+
+/**
+ * Splits field errors into those shown at a visible field and the rest (listed in the alert).
+ * With the form's state, an error of one line of a one-per-line field says which line.
+ */
 export function placeErrors(
   errors: Record<string, readonly string[]>,
   visible: readonly string[],
+  state?: FormState,
 ): { byField: Record<string, string[]>; other: string[] } {
   const byField: Record<string, string[]> = {};
   const other: string[] = [];
   for (const [path, messages] of Object.entries(errors)) {
     const field = fieldForPath(path, visible);
-    if (field) byField[field] = [...new Set([...(byField[field] ?? []), ...messages])];
-    else other.push(...messages.map((m) => (path ? `${path}: ${m}` : m)));
+    if (!field) {
+      other.push(...messages.map((m) => (path ? `${path}: ${m}` : m)));
+      continue;
+    }
+    const lineKey = LINE_FIELDS[field as keyof typeof LINE_FIELDS];
+    const index = /^\d+$/.test(path.slice(field.length + 1)) ? Number(path.slice(field.length + 1)) : undefined;
+    const prefix = state && lineKey && index !== undefined ? linePrefix(state[lineKey], index) : '';
+    byField[field] = [...new Set([...(byField[field] ?? []), ...messages.map((m) => prefix + m)])];
   }
   return { byField, other };
 }

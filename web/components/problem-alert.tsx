@@ -15,10 +15,20 @@ export function describeError(error: unknown): { title: string; detail: string; 
   };
 }
 
+/**
+ * Whether asking again may help: a network failure, a timeout, throttling or a server error.
+ * A 4xx answer (not found, refused, invalid) comes back the same however often it is asked.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (!(error instanceof ApiProblemError)) return true;
+  return error.status === 0 || error.status === 408 || error.status === 429 || error.status >= 500;
+}
+
 export interface ProblemAlertProps {
   error: unknown;
   /** Messages to list instead of the problem's own field errors (e.g. those not shown at a field). */
   messages?: string[];
+  /** Offered as "Try again" when asking again may help (see `isRetryable`). */
   onRetry?: () => void;
   ref?: (el: HTMLDivElement) => void;
 }
@@ -37,7 +47,7 @@ export function ProblemAlert(props: ProblemAlertProps) {
           <For each={messages()}>{(m) => <li>{m}</li>}</For>
         </ul>
       </Show>
-      <Show when={props.onRetry}>
+      <Show when={props.onRetry && isRetryable(props.error)}>
         <button type="button" class="button" onClick={() => props.onRetry?.()}>
           Try again
         </button>

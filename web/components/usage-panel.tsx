@@ -1,6 +1,7 @@
 /** How to call a connection through the relay: the endpoint URL and ready curl / fetch examples. */
 import { createSignal } from 'solid-js';
 import type { ConnectionView } from '../../contract/connection';
+import { BreakableUrl } from './breakable-url';
 import { CopyButton } from './copy-button';
 
 /** Stands in for a real relay key in examples; the dashboard never has one after creation. */
@@ -30,7 +31,7 @@ export function UsagePanel(props: { view: ConnectionView }) {
         <span class="label">Endpoint</span>
         <div class="inline">
           <code class="endpoint">
-            {props.view.relayUrl}/&lt;path&gt;
+            <BreakableUrl url={`${props.view.relayUrl}/<path>`} />
           </code>
           <CopyButton text={`${props.view.relayUrl}/`} label="Copy endpoint URL" />
         </div>
@@ -41,7 +42,18 @@ export function UsagePanel(props: { view: ConnectionView }) {
       </div>
       <div class="field">
         <label for="usage-path">Example path</label>
-        <input id="usage-path" value={path()} placeholder="orders" autocomplete="off" spellcheck={false} onInput={(e) => setPath(e.currentTarget.value)} />
+        {/* No placeholder: a greyed "orders" that the examples below do not use reads as if they did. */}
+        <input
+          id="usage-path"
+          value={path()}
+          aria-describedby="usage-path-help"
+          autocomplete="off"
+          spellcheck={false}
+          onInput={(e) => setPath(e.currentTarget.value)}
+        />
+        <p class="help" id="usage-path-help">
+          The path and query the examples call, e.g. <code>orders?status=open</code>. Empty calls the Base URL itself.
+        </p>
       </div>
       <div class="snippet">
         <div class="snippet-head">

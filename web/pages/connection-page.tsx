@@ -1,11 +1,13 @@
 /** One connection: test, token status, relay keys, usage, settings and deletion. */
-import { A, createAsync, revalidate, useAction, useParams } from '@solidjs/router';
-import { createSignal, ErrorBoundary, Show, Suspense } from 'solid-js';
+import { A, createAsync, revalidate, useAction, useParams, useSubmission } from '@solidjs/router';
+import { Show } from 'solid-js';
 import { AUTH_METHOD_LABELS, type ConnectionView } from '../../contract/connection';
 import { ApiProblemError } from '../api/client';
 import { ConfirmButton } from '../components/confirm-button';
 import { ConnectionForm } from '../components/connection-form';
 import { KeysPanel } from '../components/keys-panel';
+import { LoadingBoundary } from '../components/loading-boundary';
+import { notify } from '../components/notices';
 import { headingRef, usePageTitle } from '../components/page-title';
 import { ProblemAlert } from '../components/problem-alert';
 import { TestPanel } from '../components/test-panel';
@@ -13,21 +15,17 @@ import { TimeAgo } from '../components/time-ago';
 import { TokenPanel } from '../components/token-panel';
 import { UsagePanel } from '../components/usage-panel';
 import { deleteConnection, getConnection } from '../data';
-import { Loading } from '../components/busy';
 
 function DeletePanel(props: { view: ConnectionView }) {
   const remove = useAction(deleteConnection);
-  const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<unknown>();
+  const removing = useSubmission(deleteConnection, ([slug]) => slug === props.view.slug);
   const confirm = async () => {
-    setBusy(true);
-    setError(undefined);
+    const { name } = props.view;
     try {
       await remove(props.view.slug);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+      notify(`Deleted “${name}”. Its relay URL answers 401 from now on.`);
+    } catch {
+      // Shown from the submission below.
     }
   };
   return (
@@ -39,11 +37,11 @@ function DeletePanel(props: { view: ConnectionView }) {
         name="Delete connection"
         prompt={`Delete “${props.view.name}” (${props.view.slug}) for good? This cannot be undone.`}
         confirmLabel="Yes, delete"
-        busy={busy()}
+        busy={removing.pending}
         onConfirm={confirm}
       />
-      <Show when={error()}>
-        <ProblemAlert error={error()} />
+      <Show when={!removing.pending && removing.error}>
+        <ProblemAlert error={removing.error} />
       </Show>
     </section>
   );
@@ -55,8 +53,10 @@ function ConnectionDetails(props: { view: ConnectionView }) {
   return (
     <>
       <div class="page-header">
-        <div>
-          <h1 tabIndex={-1} ref={headingRef}>{props.view.name}</h1>
+        <div class="page-header-text">
+          <h1 tabIndex={-1} ref={headingRef}>
+            {props.view.name}
+          </h1>
           <p class="meta">
             <code>{props.view.slug}</code>
             <span>{AUTH_METHOD_LABELS[props.view.auth.method]}</span>
@@ -83,37 +83,54 @@ function ConnectionDetails(props: { view: ConnectionView }) {
   );
 }
 
+const isNotFound = (error: unknown) => error instanceof ApiProblemError && error.status === 404;
+
+/** A slug with no connection: what it means and where to go, without a retry that cannot help. */
+function NotFound(props: { slug: string }) {
+  return (
+    <div class="card empty">
+      <p>
+        There is no connection with the slug <code>{props.slug}</code>. It may have been deleted, or the address may be
+        mistyped.
+      </p>
+      <div class="actions">
+        <A href="/" class="button">
+          All connections
+        </A>
+        <A href="/new" class="button button-primary">
+          New connection
+        </A>
+      </div>
+    </div>
+  );
+}
+
+/** Inside the boundary, so that "Try again" starts a fresh read instead of rethrowing the last one. */
+function LoadedConnection(props: { slug: string }) {
+  const connection = createAsync(() => getConnection(props.slug));
+  return <Show when={connection()}>{(view) => <ConnectionDetails view={view()} />}</Show>;
+}
+
 export function ConnectionPage() {
   const params = useParams<{ slug: string }>();
-  const connection = createAsync(() => getConnection(params.slug));
   usePageTitle(() => params.slug);
   return (
     <>
       <nav class="breadcrumb" aria-label="Breadcrumb">
         <A href="/">Connections</A>
       </nav>
-      <ErrorBoundary
-        fallback={(error, reset) => (
-          <>
-            <h1 tabIndex={-1} ref={headingRef}>{error instanceof ApiProblemError && error.status === 404 ? 'Connection not found' : params.slug}</h1>
-            <ProblemAlert
-              error={error}
-              onRetry={() => {
-                void revalidate(getConnection.keyFor(params.slug));
-                reset();
-              }}
-            />
-          </>
+      <LoadingBoundary
+        loading="Loading connection…"
+        retry={() => void revalidate(getConnection.keyFor(params.slug))}
+        heading={(error) => (
+          <h1 tabIndex={-1} ref={headingRef}>
+            {isNotFound(error) ? 'Connection not found' : params.slug}
+          </h1>
         )}
+        failed={(error) => (isNotFound(error) ? <NotFound slug={params.slug} /> : undefined)}
       >
-        <Suspense
-          fallback={
-            <Loading>Loading connection…</Loading>
-          }
-        >
-          <Show when={connection()}>{(view) => <ConnectionDetails view={view()} />}</Show>
-        </Suspense>
-      </ErrorBoundary>
+        <LoadedConnection slug={params.slug} />
+      </LoadingBoundary>
     </>
   );
 }

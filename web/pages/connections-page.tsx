@@ -1,10 +1,11 @@
 /** The list of connections: loading, empty (with a call to action), error and loaded states. */
 import { A, createAsync, revalidate } from '@solidjs/router';
 import { For, Show } from 'solid-js';
-import { AUTH_METHOD_LABELS } from '../../contract/connection';
+import { AUTH_METHOD_LABELS } from '../../contract/labels';
 import { getConnections } from '../data';
 import { headingRef, usePageTitle } from '../components/page-title';
 import { TimeAgo } from '../components/time-ago';
+import { BreakableUrl } from '../components/breakable-url';
 import { LoadingBoundary } from '../components/loading-boundary';
 
 function ConnectionTable() {
@@ -46,11 +47,11 @@ function ConnectionTable() {
                       <th scope="row" data-label="Name">
                         <A href={`/connections/${c.slug}`}>{c.name}</A>
                       </th>
-                      <td data-label="Slug">
+                      <td data-label="Slug" class="cell-slug">
                         <code>{c.slug}</code>
                       </td>
                       <td data-label="Base URL" class="cell-url">
-                        {c.baseOrigin}
+                        <BreakableUrl url={c.baseOrigin} />
                       </td>
                       <td data-label="Method">{AUTH_METHOD_LABELS[c.method]}</td>
                       <td data-label="Updated">

@@ -1,54 +1,60 @@
 /** Sign-in with the admin token; the service answers with an HttpOnly session cookie. */
+import { useAction, useSubmission } from '@solidjs/router';
 import { createSignal, Show } from 'solid-js';
 import * as api from '../api/client';
+import { BrandMark } from '../components/brand-mark';
+import { BusyButton } from '../components/busy';
+import { usePageTitle } from '../components/page-title';
 import { describeError } from '../components/problem-alert';
 import { SecretInput } from '../components/secret-input';
-import { usePageTitle } from '../components/page-title';
-import { BusyButton } from '../components/busy';
+import { signIn } from '../data';
 
 export interface SignInPageProps {
   onSignedIn: (session: api.Session) => void;
+  /** The session ended while the dashboard was open (a 401): say so, and that the page comes back. */
+  expired?: boolean;
+}
+
+function messageFor(error: unknown): string {
+  if (error instanceof api.ApiProblemError && error.status === 401) return 'That is not the admin token. Check it and try again.';
+  const { title, detail } = describeError(error);
+  return detail && detail !== title ? `${title}: ${detail}` : title;
 }
 
 export function SignInPage(props: SignInPageProps) {
   usePageTitle(() => 'Sign in');
+  const run = useAction(signIn);
+  const submission = useSubmission(signIn);
   const [token, setToken] = createSignal('');
-  const [error, setError] = createSignal<string>();
-  const [busy, setBusy] = createSignal(false);
+  const [missing, setMissing] = createSignal(false);
   let input: HTMLInputElement | undefined;
+
+  const error = () => (missing() ? 'Enter the admin token.' : submission.error ? messageFor(submission.error) : undefined);
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
-    if (!token().trim()) {
-      setError('Enter the admin token.');
-      input?.focus();
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
+    if (submission.pending) return;
+    submission.clear();
+    setMissing(!token().trim());
+    if (missing()) return input?.focus();
     try {
-      await api.signIn(token().trim());
-      const session = await api.getSession();
-      if (session) return props.onSignedIn(session);
-      setError('Signed in, but the session cookie was not kept. Allow cookies for this site and try again.');
-    } catch (err) {
-      const wrongToken = err instanceof api.ApiProblemError && err.status === 401;
-      const { title, detail } = describeError(err);
-      setError(wrongToken ? 'That is not the admin token. Check it and try again.' : `${title}: ${detail}`);
-    } finally {
-      setBusy(false);
+      props.onSignedIn(await run(token().trim()));
+    } catch {
+      input?.focus();
     }
-    input?.focus();
   };
 
   return (
     <main class="sign-in" id="main">
       <form class="card sign-in-card" onSubmit={submit} noValidate aria-labelledby="sign-in-title">
         <p class="brand brand-large">
-          <span class="brand-mark" aria-hidden="true" />
+          <BrandMark />
           Edge API Connector
         </p>
         <h1 id="sign-in-title">Sign in</h1>
+        <Show when={props.expired}>
+          <p class="alert alert-info">Your session has ended. Sign in again: you stay on the page you were on.</p>
+        </Show>
         <div class="field" classList={{ 'field-invalid': !!error() }}>
           <label for="admin-token">Admin token</label>
           <SecretInput
@@ -56,7 +62,10 @@ export function SignInPage(props: SignInPageProps) {
             name="token"
             ref={input}
             value={token()}
-            onInput={(e) => setToken(e.currentTarget.value)}
+            onInput={(e) => {
+              setToken(e.currentTarget.value);
+              setMissing(false);
+            }}
             autocomplete="current-password"
             aria-describedby={error() ? 'admin-token-help admin-token-error' : 'admin-token-help'}
             aria-invalid={error() ? 'true' : undefined}
@@ -71,7 +80,9 @@ export function SignInPage(props: SignInPageProps) {
             </div>
           </Show>
         </div>
-        <BusyButton type="submit" class="button-primary button-block" busy={busy()}>Sign in</BusyButton>
+        <BusyButton type="submit" class="button-primary button-block" busy={submission.pending}>
+          Sign in
+        </BusyButton>
       </form>
     </main>
   );

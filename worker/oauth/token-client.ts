@@ -7,7 +7,7 @@
  * @see RFC 6749 §4.4 (client credentials grant), §2.3.1 (client password authentication), §5 (token response)
  */
 import * as oauth from 'oauth4webapi';
-import { isLoopbackHost, urlProblem } from '../../contract/connection';
+import { type ClientAuthMethod, isLoopbackHost, urlProblem } from '../../contract/connection';
 import { AppError } from '../errors';
 import { encodedPattern, escapeRegExp, REDACTED } from '../redact';
 
@@ -29,7 +29,7 @@ export interface TokenRequest {
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
-  clientAuth: 'client_secret_basic' | 'client_secret_post';
+  clientAuth: ClientAuthMethod;
   scope?: string | undefined;
   tokenParams?: Record<string, string> | undefined;
   /** Lifetime assumed when the answer has no `expires_in`, in seconds. */

@@ -2,6 +2,7 @@
  * Hints for "Test connection": for each way a token request fails, one sentence a person can act
  * on. Pure: no I/O, so the dashboard's wording is decided (and tested) in one place.
  */
+import { type ClientAuthMethod, isLoopbackHost } from '../../contract/connection';
 import type { TokenFailure } from './token-client';
 
 const UNAUTHORIZED_CLIENT_HINT =
@@ -9,7 +10,9 @@ const UNAUTHORIZED_CLIENT_HINT =
 
 /** What the hint may mention about the connection. */
 export interface HintContext {
-  clientAuth: 'client_secret_basic' | 'client_secret_post';
+  clientAuth: ClientAuthMethod;
+  /** The Token URL: what an unreachable endpoint's hint names. */
+  tokenUrl?: string | undefined;
   scope?: string | undefined;
   tokenParams?: Record<string, string> | undefined;
   timeoutMs: number;
@@ -31,7 +34,7 @@ export function hintFor(failure: TokenFailure, context: HintContext): string {
     case 'unsupported-token-type':
       return `The server issued a "${failure.tokenType ?? 'non-Bearer'}" token; only Bearer tokens are supported. Configure the client on the authorization server to issue Bearer tokens.`;
     case 'unreachable':
-      return 'The token endpoint could not be reached. Check the host name and port in the Token URL, and that the server accepts connections from the internet over HTTPS.';
+      return unreachableHint(context.tokenUrl);
     case 'timeout':
       return `The token endpoint did not answer within ${Math.round(context.timeoutMs / 1000)} s. Check the Token URL’s host and port, and whether the server is overloaded or blocks these requests.`;
     case 'url-not-allowed':
@@ -71,6 +74,26 @@ function oauthErrorHint(failure: TokenFailure, context: HintContext): string {
     default:
       return `The server refused the request with "${failure.error ?? 'an error'}"; see its description, and check the Client ID, Client Secret, Scope and token parameters.`;
   }
+}
+
+/**
+ * What to check when nothing answered. The failure's description already says that the endpoint
+ * could not be reached: the hint says where to look, and for a server on this machine (only
+ * allowed with `INSECURE_ALLOW_LOOPBACK`) that it has to be running.
+ */
+function unreachableHint(tokenUrl: string | undefined): string {
+  let url: URL | undefined;
+  try {
+    url = tokenUrl ? new URL(tokenUrl) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url && isLoopbackHost(url.hostname)) {
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return `Nothing answered at ${url.host}. Start the token server on this machine (port ${port}), or correct the port in the Token URL.`;
+  }
+  const where = url ? ` (${url.host})` : '';
+  return `Check the host name and port in the Token URL${where}, and that the token server is running and accepts connections.`;
 }
 
 function statusHint(status: number | undefined): string {

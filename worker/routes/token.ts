@@ -27,6 +27,7 @@ export const tokenRoutes = new Hono<AppEnv>()
       errorDescription: failure.errorDescription ?? new TokenEndpointError(failure).detail ?? null,
       hint: hintFor(failure, {
         clientAuth: record.auth.clientAuth,
+        tokenUrl: record.auth.tokenUrl,
         scope: record.auth.scope,
         tokenParams: record.auth.tokenParams,
         timeoutMs: TOKEN_REQUEST_TIMEOUT_MS,
