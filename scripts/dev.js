@@ -1,7 +1,8 @@
 // `npm run dev`: for working on the code. Vite serves the dashboard with hot reload and runs the
 // Worker in workerd (the Cloudflare Vite plugin), on http://127.0.0.1:$PORT (default 8787), with
 // the same `.dev.vars` and the same state under .wrangler/state as `npm start`. vite.config.ts
-// keeps Miniflare's local explorer and local observability off and leaves CORS to the Worker.
+// keeps Miniflare's local explorer and local observability off and leaves CORS to the Worker;
+// dev-egress.js keeps outbound connections to public addresses (INSECURE_ALLOW_LOOPBACK: more).
 import './check-node.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +22,11 @@ if (token) {
 console.log(`Edge API Connector (dev, hot reload): http://127.0.0.1:${port}\n`);
 
 // Vite's own CLI, run by this Node (not whatever `vite` is first on PATH), in its own process
-// group so that stopping ends workerd too.
+// group so that stopping ends workerd too; dev-egress.js gives the Worker the same outbound
+// limits as under `npm start`.
 const viteCli = fileURLToPath(new URL('../node_modules/vite/bin/vite.js', import.meta.url));
-const child = spawn(process.execPath, [viteCli, 'dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+const egressHook = new URL('./dev-egress.js', import.meta.url).href;
+const child = spawn(process.execPath, ['--import', egressHook, viteCli, 'dev', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
   stdio: 'inherit',
   env: process.env,
   detached: true,

@@ -7,10 +7,9 @@
 // - The paths of `assets.run_worker_first` are Miniflare routes of the Worker: Miniflare's entry
 //   Worker hands them to the Worker directly, as on Cloudflare; only the other paths go through
 //   Miniflare's asset router (the dashboard).
-// - Outbound connections go through an egress Worker whose only way out is a workerd network
-//   that allows public addresses (plus loopback and private ones with INSECURE_ALLOW_LOOPBACK):
-//   workerd applies it to the addresses a host name resolves to, as Cloudflare refuses DNS that
-//   points at private ranges.
+// - Outbound connections go to public addresses only (scripts/egress.js), unless loopback is
+//   allowed (INSECURE_ALLOW_LOOPBACK=true): then to Miniflare's own network, which also allows
+//   private and loopback addresses.
 // - No local explorer, no local observability store, no trigger endpoints; state persists under
 //   <persistDir>/v3, where `npm run dev` keeps it too.
 import { readFileSync } from 'node:fs';
@@ -18,14 +17,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare, Log, LogLevel, convertV4MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { EGRESS_WORKER, egressWorker } from './egress.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-
-/** The name of the egress Worker (not a name the app's config can take: it has a dot). */
-const EGRESS_WORKER = 'eac.egress';
-
-/** Forwards every request of the Worker's global `fetch` to the restricted network. */
-const EGRESS_SCRIPT = `export default { fetch(request, env) { return env.NETWORK.fetch(request); } };`;
 
 /** Answers Cloudflare's own `/cdn-cgi/` namespace, which never reaches an app there: 404. */
 const CDN_CGI_WORKER = 'eac.cdn-cgi';
@@ -33,15 +27,6 @@ const CDN_CGI_SCRIPT = `export default { fetch() {
   return new Response(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'Nothing here.' }), {
     status: 404, headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' } });
 } };`;
-
-/**
- * The workerd network the Worker may reach: public addresses only, as on Cloudflare; loopback
- * and private ranges too when loopback is allowed (local mock APIs).
- * @param {boolean} allowLoopback
- */
-export function egressNetwork(allowLoopback) {
-  return { allow: allowLoopback ? ['public', 'private', 'local'] : ['public'], deny: [], tlsOptions: { trustBrowserCas: true } };
-}
 
 /**
  * Miniflare routes for the paths the Worker runs first (`/api/*` -> `* /api/*`), so that these
@@ -93,15 +78,9 @@ export async function serve(options) {
     modulesRoot: join(scriptPath, '..'),
     bindings: { ...configVars, ...options.vars, INSECURE_ALLOW_LOOPBACK: options.allowLoopback ? 'true' : 'false' },
     routes: workerRoutes(built.assets?.run_worker_first),
-    outboundService: EGRESS_WORKER,
+    ...(options.allowLoopback ? {} : { outboundService: EGRESS_WORKER }),
   };
-  const egress = {
-    name: EGRESS_WORKER,
-    modules: true,
-    script: EGRESS_SCRIPT,
-    compatibilityDate: built.compatibility_date,
-    serviceBindings: { NETWORK: { network: egressNetwork(options.allowLoopback) } },
-  };
+  const egress = options.allowLoopback ? [] : [egressWorker(built.compatibility_date)];
   const cdnCgi = { name: CDN_CGI_WORKER, modules: true, script: CDN_CGI_SCRIPT, compatibilityDate: built.compatibility_date, routes: ['*/cdn-cgi/*'] };
   const log = options.log;
   const miniflare = new Miniflare(
@@ -121,7 +100,7 @@ export async function serve(options) {
       resourcePersistencePath: join(resolve(options.persistDir ?? join(ROOT, '.wrangler/state')), 'v3'),
       resourceTmpPath: join(ROOT, '.wrangler/tmp'),
       // The first Worker answers what no route claims: the dashboard, through the asset router.
-      workers: [worker, egress, cdnCgi],
+      workers: [worker, cdnCgi, ...egress],
     }),
   );
   const url = await miniflare.ready;

@@ -1,13 +1,14 @@
 // `npm start` as a new user meets it, from a clean state on a free port: the dashboard and API on
 // PORT straight from workerd, the admin token written to `.dev.vars` and printed once, nothing of
 // Miniflare's local tools on that port, CORS answered by the Worker, outbound connections only to
-// public addresses (a host name that resolves to loopback included), no secret in the local
-// state, and nothing left running after SIGINT or SIGTERM to the npm process. Connections
-// survive a restart.
+// public addresses (a host name that resolves to loopback included), no development page or
+// stack trace for a caller, no secret in the local state, and nothing left running after SIGINT
+// or SIGTERM to the npm process. Connections survive a restart.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -185,7 +186,7 @@ test('npm start serves the built app straight from workerd, its own CORS, public
   assert.ok(ms < 5000, `stopped within a few seconds (${ms} ms)`);
 });
 
-test('npm start keeps connections across restarts, reaches loopback only with INSECURE_ALLOW_LOOPBACK, and stores no secret in plain text', async () => {
+test('npm start keeps connections across restarts, reaches loopback only with INSECURE_ALLOW_LOOPBACK, shows no development page, and stores no secret in plain text', async () => {
   assert.ok(adminToken, 'the first test ran');
   assert.ok(mockOrigin, 'E2E_MOCK_ORIGIN is set (test/e2e/run.js)');
   const port = await freePort();
@@ -217,6 +218,58 @@ test('npm start keeps connections across restarts, reaches loopback only with IN
   const { requests } = (await (await fetch(`${mockOrigin}/__mock/${ns}/requests`)).json()) as { requests: { rawUrl: string }[] };
   assert.equal(requests.length, 3);
   assert.ok(requests.every((r) => r.rawUrl.includes(`api_key=${apiKey}`)), 'the API key reached the API in the query');
+
+  // No development page reaches a caller: an upstream that drops mid-body, a header over 16 KiB,
+  // TRACE and `Upgrade: h2c` get answers from the Worker or the runtime, never a stack trace, and
+  // the next visitor gets the dashboard.
+  const rough = createHttpServer((req, res) => {
+    if (req.url?.startsWith('/v1/drop')) {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '100000' }).write('x'.repeat(1000));
+      setTimeout(() => req.socket.destroy(), 50);
+    } else if (req.url?.startsWith('/v1/big')) res.writeHead(200, { 'X-Big': 'y'.repeat(17 * 1024) }).end('big');
+    else res.end(`plain ${req.method}`);
+  });
+  await new Promise<void>((resolve) => rough.listen(0, '127.0.0.1', resolve));
+  try {
+    const roughCreated = await fetch(`${origin}/api/connections`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'Rough', slug: 'rough', baseUrl: `http://127.0.0.1:${(rough.address() as AddressInfo).port}/v1`, auth: { method: 'none' } }),
+    });
+    assert.equal(roughCreated.status, 201);
+    const { key: roughKey } = (await (await fetch(`${origin}/api/connections/rough/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'e2e' }) })).json()) as { key: string };
+    const raw = (head: string) =>
+      new Promise<string>((resolve) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${roughKey}\r\n\r\n`));
+        socket.on('data', (d) => (text += d));
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => resolve(text));
+        setTimeout(() => socket.destroy(), 3000);
+      });
+    const answers = {
+      drop: await raw('GET /relay/rough/drop HTTP/1.1\r\nConnection: close'),
+      big: await raw('GET /relay/rough/big HTTP/1.1\r\nConnection: close'),
+      trace: await raw('TRACE /relay/rough/x HTTP/1.1\r\nConnection: close'),
+      traceRoot: await raw('TRACE / HTTP/1.1\r\nConnection: close'),
+      h2c: await raw('GET /relay/rough/x HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA'),
+    };
+    for (const [name, text] of Object.entries(answers)) {
+      assert.match(text, /^HTTP\/1\.1 \d{3} /, `${name}: an HTTP answer`);
+      assert.doesNotMatch(text, /^HTTP\/1\.1 5\d\d /, `${name}: not a server error`);
+      assert.doesNotMatch(text, /\bat [\w.<>]+ \(|node_modules|\/work\/|stack|vite/i, `${name}: no stack trace or server path`);
+    }
+    assert.match(answers.drop, /^HTTP\/1\.1 200 /, 'the dropped body is cut, as on Cloudflare');
+    assert.match(answers.big, /^HTTP\/1\.1 200 /);
+    assert.match(answers.trace, /^HTTP\/1\.1 405 /);
+    assert.match(answers.h2c, /plain GET/);
+    const next = await fetch(`${origin}/`);
+    assert.equal(next.status, 200);
+    assert.match(await next.text(), /<title>Edge API Connector<\/title>/, 'the next visitor gets the dashboard');
+  } finally {
+    rough.closeAllConnections();
+    rough.close();
+  }
 
   const secretsKey = /^SECRETS_KEY=(.+)$/m.exec(readFileSync(devVars, 'utf8'))?.[1] ?? '';
   await stopWith(server.child, 'SIGTERM');
