@@ -53,6 +53,7 @@ function memorySummary(samples) {
     workerdFirstMiB: (samples[0]?.workerd ?? NaN) / 2 ** 20,
     workerdLastMiB: (samples[samples.length - 1]?.workerd ?? NaN) / 2 ** 20,
     maxDriftPct: (Math.max(Math.abs(max - first), Math.abs(first - min)) / first) * 100,
+    series: samples.map((s) => ({ t: Math.round(s.t * 10) / 10, nodeMiB: Math.round((s.node / 2 ** 20) * 10) / 10, workerdMiB: Math.round((s.workerd / 2 ** 20) * 10) / 10 })),
   };
 }
 
@@ -135,7 +136,7 @@ async function main() {
 
   const stack = await startStack({ tokenDelay: opts.tokenDelay, log, start: opts.start });
   try {
-    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory } = stack;
+    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory, bareMemory } = stack;
     /** A measured run's shape: --duration seconds, or with --tiny a few requests. */
     const shapeOf = (/** @type {number} */ connections, /** @type {number} */ part = 1) =>
       opts.tiny ? { connections, amount: Math.max(Math.round(opts.amount / part), connections) } : { connections, duration: opts.duration / part };
@@ -236,20 +237,28 @@ async function main() {
     }
     // Memory of npm start's serving processes (its Node process and workerd) over --memory
     // seconds of load at --many callers (or --connections), after the rounds' warm-up.
+    // The bare Worker's workerd under the same load first: what the runtime itself does.
     /** @type {Array<{ t: number, node: number, workerd: number }>} */
     const memory = [];
+    /** @type {Array<{ t: number, node: number, workerd: number }>} */
+    const bareMem = [];
     if (targets.start && !relayMissing) {
       const connections = opts.many || opts.connections;
-      const t0 = Date.now();
-      const sample = () => memory.push({ t: (Date.now() - t0) / 1000, ...startMemory() });
-      sample();
-      const timer = setInterval(sample, 1000);
-      try {
-        await drive(targets.start, { connections, duration: opts.memorySeconds });
-      } finally {
-        clearInterval(timer);
-      }
-      sample();
+      /** @param {import('./stack.js').Target} target @param {() => Promise<{ node: number, workerd: number }>} read @param {typeof memory} into */
+      const sampled = async (target, read, into) => {
+        const t0 = Date.now();
+        const sample = async () => void into.push({ t: (Date.now() - t0) / 1000, ...(await read()) });
+        await sample();
+        const timer = setInterval(() => void sample(), 1000);
+        try {
+          await drive(target, { connections, duration: opts.memorySeconds });
+        } finally {
+          clearInterval(timer);
+        }
+        await sample();
+      };
+      await sampled(targets.bare, async () => ({ node: 0, workerd: await bareMemory() }), bareMem);
+      await sampled(targets.start, async () => startMemory(), memory);
     }
     // What reached the upstream over the whole run: every relayed call with an issued token, none
     // with the caller's relay key.
@@ -338,6 +347,7 @@ async function main() {
         startCpuPerCallDiffUs: spread(per((r) => r.ratio?.startCpuPerCallDiffUs)),
       },
       memory: memorySummary(memory),
+      bareMemory: memorySummary(bareMem),
       tokens: {
         warmPer10k: spread(per((r) => (r.warm ? (r.warm.tokenRequests * 10_000) / r.warm.ok : NaN))),
         warmCalls: opts.warmCalls,
@@ -480,6 +490,14 @@ function render(res) {
           ],
           ['of which Node (scripts/start.js)', `${fmt(mem.nodeFirstMiB, 1)} MiB`, `${fmt(mem.nodeLastMiB, 1)} MiB`, '', '', ''],
           ['of which workerd', `${fmt(mem.workerdFirstMiB, 1)} MiB`, `${fmt(mem.workerdLastMiB, 1)} MiB`, '', '', ''],
+          [
+            'for comparison: the bare Worker\'s workerd, same load before',
+            `${fmt(res.bareMemory.firstMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.lastMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.minMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.maxMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.maxDriftPct, 1)} %`,
+          ],
         ],
       )
     : '';
@@ -549,8 +567,17 @@ ${targetTable}
   product's \`/relay/${SLUG}/…\` with a warm token cache, carrying the same request (same path,
   headers and answer) as bare. The relay/bare ratios therefore measure the product's own cost:
   key check, connection lookup, token cache, header hygiene, URL checks, credential injection.
-- bare and relay are measured in alternating slices (${s.slices} per round and load level, bare
-  and relay in turn), so that other work on the machine weighs on both alike; direct runs alone.
+- **npm start** is the product as a user runs it: \`npm start\` on its own port, the built
+  dashboard and Worker served straight from workerd by Miniflare's API (scripts/serve.js), its
+  state on disk. It is the relay's Worker with the assets configuration: the \`run_worker_first\`
+  paths are Miniflare routes of the Worker, so \`/relay/…\` does not pass Miniflare's asset router.
+  The mocks are on loopback, so it runs with \`INSECURE_ALLOW_LOOPBACK=true\` and without the
+  public-only egress Worker (its cost is in the findings below).
+- bare, relay and npm start are measured in alternating slices (${s.slices} per round and load
+  level, in turn and in reverse turn), so that other work on the machine weighs on all alike;
+  direct runs alone.
+- **Memory** is the resident set (Linux /proc VmRSS) of npm start's Node process and its workerd,
+  sampled every second over ${s.memorySeconds} s of load at ${s.many || s.connections} callers, after the rounds (the warm-up).
 - Latencies are measured by the caller for answered (2xx) requests, in ms with sub-millisecond
   resolution; any failed or non-2xx answer stops the run, so no figure hides errors. At ${s.connections}
   concurrent callers the servers are saturated, so p50 is mostly queueing: relay/bare p50 is
@@ -569,6 +596,8 @@ ${targetTable}
 - Token requests are counted by the mock token endpoint itself, not reported by the product.
 - Dashboard JS is the sum of dist/client/assets/*.js (gzip: each file at zlib's default level); the Worker
   upload is what \`wrangler deploy --dry-run\` prints as "Total Upload" (KiB = 1024 bytes).
+- Targets for npm start (issue 11): at ${s.many} callers at least the relay's ratio to bare of the same run (aim
+  ${TARGETS.throughputRatio}); with 1 caller p50 within ${TARGETS.p50DiffMs} ms of bare; memory within ±${TARGETS.memoryDriftPct} % over the sampled load.
 - Targets (issue 5): token requests warm ${TARGETS.warmTokensPer10k} / cold ${TARGETS.coldTokens}; relay throughput >= ${TARGETS.throughputRatio} of bare;
   relay p50 within ${TARGETS.p50DiffMs} ms of bare (judged both at ${s.connections} callers and with 1 caller); dashboard JS
   <= ${TARGETS.dashboardGzipKB} kB gzip; Worker upload <= ${TARGETS.workerUploadKiB} KiB. Ratio and latency targets are judged on the median

@@ -28,8 +28,18 @@ const started: ChildProcess[] = [];
 /** A TCP service on 127.0.0.1 that counts the connections it is offered. */
 let probe: { port: number; connections: number; close: () => Promise<void> };
 
+/** Why the /etc/hosts entry could not be added (not root, outside CI), or undefined. */
+let hostsProblem: string | undefined;
+
 before(async () => {
-  appendFileSync(HOSTS, `\n${hostsLine}\n`);
+  try {
+    appendFileSync(HOSTS, `\n${hostsLine}\n`);
+  } catch (err) {
+    const why = `cannot add ${loopbackName} to ${HOSTS} (${(err as Error).message})`;
+    if (process.env.CI === 'true') throw new Error(`${why}: under CI the tests run as root and must prove this`);
+    hostsProblem = why;
+    console.warn(`\n*** ${why}: the test of a host name that resolves to loopback is NOT run (run npm test as root for it) ***\n`);
+  }
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     probe.connections++;
@@ -53,7 +63,7 @@ after(async () => {
   try {
     // Only this run's line goes; whatever else changed in the file meanwhile stays.
     const text = readFileSync(HOSTS, 'utf8');
-    writeFileSync(HOSTS, text.split('\n').filter((line) => line !== hostsLine).join('\n').replace(/\n+$/, '\n'));
+    if (text.includes(hostsLine)) writeFileSync(HOSTS, text.split('\n').filter((line) => line !== hostsLine).join('\n').replace(/\n+$/, '\n'));
   } finally {
     await probe?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -85,7 +95,8 @@ async function start(port: number, env: Record<string, string>): Promise<{ child
   while (Date.now() < until) {
     assert.equal(child.exitCode, null, `npm start exited early:\n${output}`);
     try {
-      if ((await fetch(`${origin}/api/health`)).ok) return { child, output: () => output, origin };
+      // Up when it answers and has said so (the startup lines may trail the first answer).
+      if (output.includes(`Edge API Connector: ${origin}`) && (await fetch(`${origin}/api/health`)).ok) return { child, output: () => output, origin };
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -125,7 +136,6 @@ test('npm start serves the built app straight from workerd, its own CORS, public
   assert.ok(adminToken.length >= 16, '.dev.vars has an ADMIN_TOKEN');
   assert.equal(statSync(devVars).mode & 0o077, 0, '.dev.vars is readable by its owner only');
   assert.equal(server.output().split(adminToken).length - 1, 1, 'the new admin token is printed exactly once');
-  assert.match(server.output(), new RegExp(`http://127\\.0\\.0\\.1:${port}`));
 
   // The dashboard, and an admin call.
   const page = await fetch(`${origin}/connections/anything`);
@@ -179,7 +189,7 @@ test('npm start serves the built app straight from workerd, its own CORS, public
   assert.equal(relayed.status, 502);
   assert.equal(relayed.headers.get('content-type'), 'application/problem+json');
   assert.match(((await relayed.json()) as { type: string }).type, /upstream-unreachable$/);
-  assert.equal(probe.connections, 0, 'the loopback service saw no connection');
+  if (!hostsProblem) assert.equal(probe.connections, 0, 'the loopback service saw no connection');
   assert.ok(!server.output().includes(apiKey), 'the API key is in no log line');
 
   const ms = await stopWith(server.child, 'SIGINT');
