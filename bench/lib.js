@@ -10,6 +10,9 @@ import { fork } from 'node:child_process';
  * @property {number} connections    concurrent callers for direct, bare and relay
  * @property {number} slices         bare and relay alternate in this many slices per round
  * @property {boolean} singleCaller  also measure bare and relay with 1 caller (unloaded latency)
+ * @property {number} many           also measure bare, relay and npm start with this many callers (0: not)
+ * @property {boolean} start         also measure the relay through `npm start`
+ * @property {number} memorySeconds  seconds of load on `npm start` while its memory is sampled
  * @property {number} coldBurst      concurrent first calls after a token purge
  * @property {number} warmCalls      relayed calls at `tokenConnections` callers that count token requests
  * @property {number} tokenConnections concurrent callers of the token-count run
@@ -28,6 +31,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --connections N    concurrent callers for direct, bare and relay (default 10)
   --slices N         bare and relay alternate in N slices per round (default: 1 per second)
   --no-single-caller skip the 1-caller latency runs of bare and relay
+  --many N           also measure with N concurrent callers (default 32; 0 skips)
+  --no-start         leave out the relay through \`npm start\`
+  --memory S         seconds of load on npm start while its memory is sampled (default 30)
   --cold-burst N     concurrent first calls after a token purge (default 100)
   --warm-calls N     warm relayed calls (at 100 callers) that count token requests (default 10000)
   --token-delay MS   delay of the mock token endpoint (default 20)
@@ -51,6 +57,9 @@ export function parseArgs(argv) {
     connections: 10,
     slices: 0,
     singleCaller: true,
+    many: 32,
+    start: true,
+    memorySeconds: 30,
     coldBurst: 100,
     warmCalls: 10_000,
     tokenConnections: 100,
@@ -84,6 +93,9 @@ export function parseArgs(argv) {
       case '--connections': o.connections = Math.floor(num(1)); break;
       case '--slices': o.slices = Math.floor(num(1)); break;
       case '--no-single-caller': o.singleCaller = false; break;
+      case '--many': o.many = Math.floor(num(0)); break;
+      case '--no-start': o.start = false; break;
+      case '--memory': o.memorySeconds = num(1); break;
       case '--cold-burst': o.coldBurst = Math.floor(num(1)); break;
       case '--warm-calls': o.warmCalls = Math.floor(num(1)); break;
       case '--token-delay': o.tokenDelay = num(0); break;
@@ -100,6 +112,7 @@ export function parseArgs(argv) {
     if (!given.has('--warm-calls')) o.warmCalls = 300;
     if (!given.has('--warmup')) o.warmup = 0;
     o.amount = 200;
+    if (!given.has('--memory')) o.memorySeconds = 2;
     o.write = false;
     if (!given.has('--slices')) o.slices = 2;
   }

@@ -3,8 +3,10 @@
 // Starts on 127.0.0.1 only, each in its own process group:
 //   - mocks.js:   the mock token endpoint (delay --token-delay, counts requests) and mock upstream;
 //   - workers.js: the bare passthrough Worker and the built product Worker, each in Miniflare;
+//   - `npm start` itself (the product as a user runs it: dashboard and Worker from workerd);
 //   - load.js:    autocannon, so that load generation shares no event loop with the servers.
-// Then, for --rounds rounds: direct (upstream straight), bare, relay (warm token cache),
+// Then, for --rounds rounds: direct (upstream straight), bare, relay (warm token cache) and
+// start (the relay through `npm start`) interleaved at --connections, --many and 1 caller,
 // relay-cold (a token purge, then --cold-burst calls at once), and the token requests of
 // --warm-calls warm relayed calls at 100 callers. Also the dashboard's JS size and the Worker's
 // upload size (`wrangler deploy --dry-run`, offline). Prints a table and writes BENCHMARKS.md.
@@ -27,7 +29,34 @@ const TARGETS = {
   p50DiffMs: 1,
   dashboardGzipKB: 30,
   workerUploadKiB: 150,
+  memoryDriftPct: 10,
 };
+
+/**
+ * First, last, smallest and largest total resident memory of npm start's serving processes, and
+ * the largest departure from the first sample, in %.
+ * @param {Array<{ t: number, node: number, workerd: number }>} samples
+ */
+function memorySummary(samples) {
+  const totals = samples.map((s) => s.node + s.workerd).filter((v) => Number.isFinite(v));
+  const first = totals[0] ?? NaN;
+  const last = totals[totals.length - 1] ?? NaN;
+  const min = totals.length ? Math.min(...totals) : NaN;
+  const max = totals.length ? Math.max(...totals) : NaN;
+  return {
+    samples: samples.length,
+    firstMiB: first / 2 ** 20,
+    lastMiB: last / 2 ** 20,
+    minMiB: min / 2 ** 20,
+    maxMiB: max / 2 ** 20,
+    nodeFirstMiB: (samples[0]?.node ?? NaN) / 2 ** 20,
+    nodeLastMiB: (samples[samples.length - 1]?.node ?? NaN) / 2 ** 20,
+    workerdFirstMiB: (samples[0]?.workerd ?? NaN) / 2 ** 20,
+    workerdLastMiB: (samples[samples.length - 1]?.workerd ?? NaN) / 2 ** 20,
+    maxDriftPct: (Math.max(Math.abs(max - first), Math.abs(first - min)) / first) * 100,
+    series: samples.map((s) => ({ t: Math.round(s.t * 10) / 10, nodeMiB: Math.round((s.node / 2 ** 20) * 10) / 10, workerdMiB: Math.round((s.workerd / 2 ** 20) * 10) / 10 })),
+  };
+}
 
 /** @typedef {import('./stack.js').LoadResult} LoadResult */
 
@@ -107,9 +136,9 @@ async function main() {
   const upload = workerUploadSize();
   log(`sizes: dashboard JS ${fmt(dashboard.gzipBytes / 1000, 1)} kB gzip, Worker upload ${upload.kib} KiB`);
 
-  const stack = await startStack({ tokenDelay: opts.tokenDelay, log });
+  const stack = await startStack({ tokenDelay: opts.tokenDelay, log, start: opts.start });
   try {
-    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig } = stack;
+    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory, bareMemory } = stack;
     /** A measured run's shape: --duration seconds, or with --tiny a few requests. */
     const shapeOf = (/** @type {number} */ connections, /** @type {number} */ part = 1) =>
       opts.tiny ? { connections, amount: Math.max(Math.round(opts.amount / part), connections) } : { connections, duration: opts.duration / part };
@@ -122,17 +151,19 @@ async function main() {
      * @param {number} connections @param {string} tag
      */
     const interleaved = async (connections, tag) => {
-      const names = relayMissing ? ['bare'] : ['bare', 'relay'];
-      for (const name of names) await warm(targets[/** @type {'bare' | 'relay'} */ (name)], connections);
+      /** @type {Array<'bare' | 'relay' | 'start'>} */
+      const names = relayMissing ? ['bare'] : targets.start ? ['bare', 'relay', 'start'] : ['bare', 'relay'];
+      const targetOf = (/** @type {'bare' | 'relay' | 'start'} */ name) => /** @type {import('./stack.js').Target} */ (targets[name]);
+      for (const name of names) await warm(targetOf(name), connections);
       /** CPU µs of each Worker's workerd process while its own slices ran. */
       /** @type {Record<string, number>} */
-      const cpuUs = { bare: 0, relay: 0 };
+      const cpuUs = { bare: 0, relay: 0, start: 0 };
       for (let i = 0; i < opts.slices; i++) {
         const order = i % 2 ? [...names].reverse() : names;
         for (const name of order) {
-          const process = name === 'bare' ? 'bare' : 'product';
+          const process = name === 'relay' ? 'product' : name;
           const before = (await cpu())[process] ?? NaN;
-          await drive(targets[/** @type {'bare' | 'relay'} */ (name)], { ...shapeOf(connections, opts.slices), bucket: `${name}${tag}` });
+          await drive(targetOf(name), { ...shapeOf(connections, opts.slices), bucket: `${name}${tag}` });
           cpuUs[name] = /** @type {number} */ (cpuUs[name]) + ((await cpu())[process] ?? NaN) - before;
         }
       }
@@ -155,10 +186,18 @@ async function main() {
       const loaded = await interleaved(opts.connections, '');
       round.bare = loaded.bare;
       round.relay = loaded.relay;
+      round.start = loaded.start;
+      if (opts.many > 0) {
+        const many = await interleaved(opts.many, 'Many');
+        round.bareMany = many.bare;
+        round.relayMany = many.relay;
+        round.startMany = many.start;
+      }
       if (opts.singleCaller) {
         const single = await interleaved(1, '1');
         round.bare1 = single.bare;
         round.relay1 = single.relay;
+        round.start1 = single.start;
       }
       if (relayMissing) {
         rounds.push(round);
@@ -185,6 +224,11 @@ async function main() {
         p50DiffMs1: round.relay1 ? round.relay1.p50 - round.bare1.p50 : NaN,
         cpuPerCallDiffUs: round.relay.cpuUsPerCall - round.bare.cpuUsPerCall,
         cpuPerCall: round.relay.cpuUsPerCall / round.bare.cpuUsPerCall,
+        relayManyThroughput: round.relayMany ? round.relayMany.rps / round.bareMany.rps : NaN,
+        startThroughput: round.start ? round.start.rps / round.bare.rps : NaN,
+        startManyThroughput: round.startMany ? round.startMany.rps / round.bareMany.rps : NaN,
+        startP50DiffMs1: round.start1 ? round.start1.p50 - round.bare1.p50 : NaN,
+        startCpuPerCallDiffUs: round.start ? round.start.cpuUsPerCall - round.bare.cpuUsPerCall : NaN,
       };
       rounds.push(round);
       log(
@@ -193,10 +237,39 @@ async function main() {
           `cold burst ${round.relayCold.tokenRequests} token request(s), warm ${round.warm.tokenRequests} per ${round.warm.ok}`,
       );
     }
+    // Memory of npm start's serving processes (its Node process and workerd) over --memory
+    // seconds of load at --many callers (or --connections), after the rounds' warm-up.
+    // The bare Worker's workerd under the same load first: what the runtime itself does.
+    /** @type {Array<{ t: number, node: number, workerd: number }>} */
+    const memory = [];
+    /** @type {Array<{ t: number, node: number, workerd: number }>} */
+    const bareMem = [];
+    if (targets.start && !relayMissing) {
+      const connections = opts.many || opts.connections;
+      /** @param {import('./stack.js').Target} target @param {() => Promise<{ node: number, workerd: number }>} read @param {typeof memory} into */
+      const sampled = async (target, read, into) => {
+        const t0 = Date.now();
+        const sample = async () => void into.push({ t: (Date.now() - t0) / 1000, ...(await read()) });
+        await sample();
+        const timer = setInterval(() => void sample(), 1000);
+        try {
+          await drive(target, { connections, duration: opts.memorySeconds });
+        } finally {
+          clearInterval(timer);
+        }
+        await sample();
+      };
+      await sampled(targets.bare, async () => ({ node: 0, workerd: await bareMemory() }), bareMem);
+      await sampled(targets.start, async () => startMemory(), memory);
+    }
     // What reached the upstream over the whole run: every relayed call with an issued token, none
     // with the caller's relay key.
     const finalCounts = await counts();
     const relayed = finalCounts.upstream.r ?? { requests: 0, withToken: 0, withRelayKey: 0 };
+    const viaStart = finalCounts.upstream.s ?? { requests: 0, withToken: 0, withRelayKey: 0 };
+    relayed.requests += viaStart.requests;
+    relayed.withToken += viaStart.withToken;
+    relayed.withRelayKey += viaStart.withRelayKey;
 
     const per = (/** @type {(r: Record<string, any>) => number} */ pick) => rounds.map((r) => pick(r) ?? NaN);
     /** @type {Array<[string, string]>} */
@@ -204,11 +277,16 @@ async function main() {
       ['direct', 'direct: mock upstream straight'],
       ['bare', 'bare: passthrough Worker'],
       ['relay', 'relay: warm token cache'],
+      ['start', 'npm start: relay, warm token cache'],
+      ['bareMany', `bare, ${opts.many} callers`],
+      ['relayMany', `relay, ${opts.many} callers`],
+      ['startMany', `npm start, ${opts.many} callers`],
       ['bare1', 'bare, 1 caller'],
       ['relay1', 'relay, 1 caller'],
+      ['start1', 'npm start, 1 caller'],
       ['relayCold', `relay-cold: ${opts.coldBurst} at once after a purge`],
       ['relayBurst', `relay: ${opts.coldBurst} at once, token cached`],
-    ]).filter(([key]) => opts.singleCaller || !key.endsWith('1'));
+    ]).filter(([key]) => (opts.singleCaller || !key.endsWith('1')) && (opts.many > 0 || !key.endsWith('Many')) && (opts.start || !key.startsWith('start')));
     const results = {
       meta: {
         command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
@@ -232,6 +310,9 @@ async function main() {
           connections: opts.connections,
           slices: opts.slices,
           singleCaller: opts.singleCaller,
+          many: opts.many,
+          start: opts.start,
+          memorySeconds: opts.memorySeconds,
           coldBurst: opts.coldBurst,
           warmCalls: opts.warmCalls,
           tokenConnections: opts.tokenConnections,
@@ -261,7 +342,14 @@ async function main() {
         p50DiffMs1: spread(per((r) => r.ratio?.p50DiffMs1)),
         cpuPerCallDiffUs: spread(per((r) => r.ratio?.cpuPerCallDiffUs)),
         cpuPerCall: spread(per((r) => r.ratio?.cpuPerCall)),
+        relayManyThroughput: spread(per((r) => r.ratio?.relayManyThroughput)),
+        startThroughput: spread(per((r) => r.ratio?.startThroughput)),
+        startManyThroughput: spread(per((r) => r.ratio?.startManyThroughput)),
+        startP50DiffMs1: spread(per((r) => r.ratio?.startP50DiffMs1)),
+        startCpuPerCallDiffUs: spread(per((r) => r.ratio?.startCpuPerCallDiffUs)),
       },
+      memory: memorySummary(memory),
+      bareMemory: memorySummary(bareMem),
       tokens: {
         warmPer10k: spread(per((r) => (r.warm ? (r.warm.tokenRequests * 10_000) / r.warm.ok : NaN))),
         warmCalls: opts.warmCalls,
@@ -290,6 +378,18 @@ async function main() {
       { name: `relay p50 - bare p50, ${opts.connections} callers (median)`, target: `<= ${TARGETS.p50DiffMs} ms`, value: `${fmt(ra.p50DiffMs.median, 2)} ms`, met: ra.p50DiffMs.median <= TARGETS.p50DiffMs },
       ...(opts.singleCaller
         ? [{ name: 'relay p50 - bare p50, 1 caller (median)', target: `<= ${TARGETS.p50DiffMs} ms`, value: `${fmt(ra.p50DiffMs1.median, 2)} ms`, met: ra.p50DiffMs1.median <= TARGETS.p50DiffMs }]
+        : []),
+      ...(opts.start && opts.many > 0
+        ? [
+            { name: `npm start/bare throughput, ${opts.many} callers (median)`, target: `>= relay/bare (${fmt(ra.relayManyThroughput.median, 2)})`, value: fmt(ra.startManyThroughput.median, 2), met: ra.startManyThroughput.median >= ra.relayManyThroughput.median },
+            { name: `npm start/bare throughput, ${opts.many} callers, aim (median)`, target: `>= ${TARGETS.throughputRatio}`, value: fmt(ra.startManyThroughput.median, 2), met: ra.startManyThroughput.median >= TARGETS.throughputRatio },
+          ]
+        : []),
+      ...(opts.start && opts.singleCaller
+        ? [{ name: 'npm start p50 - bare p50, 1 caller (median)', target: `<= ${TARGETS.p50DiffMs} ms`, value: `${fmt(ra.startP50DiffMs1.median, 2)} ms`, met: ra.startP50DiffMs1.median <= TARGETS.p50DiffMs }]
+        : []),
+      ...(opts.start
+        ? [{ name: `npm start memory over ${opts.memorySeconds} s of load (largest change)`, target: `<= ${TARGETS.memoryDriftPct} %`, value: `${fmt(results.memory.maxDriftPct, 1)} %`, met: results.memory.maxDriftPct <= TARGETS.memoryDriftPct }]
         : []),
       { name: 'dashboard first load (entry, preloads, CSS), gzip', target: `<= ${TARGETS.dashboardGzipKB} kB`, value: `${fmt(results.sizes.dashboardFirstLoad.gzipKB, 1)} kB`, met: results.sizes.dashboardFirstLoad.gzipKB <= TARGETS.dashboardGzipKB },
       { name: 'Worker upload', target: `<= ${TARGETS.workerUploadKiB} KiB`, value: `${fmt(upload.kib, 2)} KiB`, met: upload.kib <= TARGETS.workerUploadKiB },
@@ -353,6 +453,19 @@ function render(res) {
       ...(res.meta.settings.singleCaller ? [['relay p50 - bare p50, 1 caller (ms)', fmt(r.p50DiffMs1.min, 2), fmt(r.p50DiffMs1.median, 2), fmt(r.p50DiffMs1.max, 2)]] : []),
       ['relay/bare workerd CPU per call', fmt(r.cpuPerCall.min, 3), fmt(r.cpuPerCall.median, 3), fmt(r.cpuPerCall.max, 3)],
       ['relay - bare workerd CPU per call (µs)', fmt(r.cpuPerCallDiffUs.min), fmt(r.cpuPerCallDiffUs.median), fmt(r.cpuPerCallDiffUs.max)],
+      ...(res.meta.settings.start
+        ? [
+            [`npm start/bare throughput, ${res.meta.settings.connections} callers`, fmt(r.startThroughput.min, 3), fmt(r.startThroughput.median, 3), fmt(r.startThroughput.max, 3)],
+            ...(res.meta.settings.many > 0
+              ? [
+                  [`relay/bare throughput, ${res.meta.settings.many} callers`, fmt(r.relayManyThroughput.min, 3), fmt(r.relayManyThroughput.median, 3), fmt(r.relayManyThroughput.max, 3)],
+                  [`npm start/bare throughput, ${res.meta.settings.many} callers`, fmt(r.startManyThroughput.min, 3), fmt(r.startManyThroughput.median, 3), fmt(r.startManyThroughput.max, 3)],
+                ]
+              : []),
+            ...(res.meta.settings.singleCaller ? [['npm start p50 - bare p50, 1 caller (ms)', fmt(r.startP50DiffMs1.min, 2), fmt(r.startP50DiffMs1.median, 2), fmt(r.startP50DiffMs1.max, 2)]] : []),
+            ['npm start - bare workerd CPU per call (µs)', fmt(r.startCpuPerCallDiffUs.min), fmt(r.startCpuPerCallDiffUs.median), fmt(r.startCpuPerCallDiffUs.max)],
+          ]
+        : []),
       [`token requests per 10,000 warm calls (${res.meta.settings.tokenConnections} callers)`, fmt(t.warmPer10k.min, 1), fmt(t.warmPer10k.median, 1), fmt(t.warmPer10k.max, 1)],
       [`token requests, ${t.coldBurstSize} calls at once from cold`, fmt(t.coldBurst.min), fmt(t.coldBurst.median), fmt(t.coldBurst.max)],
     ],
@@ -368,6 +481,32 @@ function render(res) {
       ['Worker upload (wrangler deploy --dry-run)', `${fmt(w.kib, 2)} KiB`, `${fmt(w.gzipKib, 2)} KiB`],
     ],
   );
+  const mem = res.memory;
+  const memoryTable = res.meta.settings.start
+    ? table(
+        ['npm start memory (resident)', 'first', 'last', 'min', 'max', 'largest change'],
+        [
+          [
+            `Node + workerd, ${res.meta.settings.memorySeconds} s of load (${mem.samples} samples)`,
+            `${fmt(mem.firstMiB, 1)} MiB`,
+            `${fmt(mem.lastMiB, 1)} MiB`,
+            `${fmt(mem.minMiB, 1)} MiB`,
+            `${fmt(mem.maxMiB, 1)} MiB`,
+            `${fmt(mem.maxDriftPct, 1)} %`,
+          ],
+          ['of which Node (scripts/start.js)', `${fmt(mem.nodeFirstMiB, 1)} MiB`, `${fmt(mem.nodeLastMiB, 1)} MiB`, '', '', ''],
+          ['of which workerd', `${fmt(mem.workerdFirstMiB, 1)} MiB`, `${fmt(mem.workerdLastMiB, 1)} MiB`, '', '', ''],
+          [
+            'for comparison: the bare Worker\'s workerd, same load before',
+            `${fmt(res.bareMemory.firstMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.lastMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.minMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.maxMiB, 1)} MiB`,
+            `${fmt(res.bareMemory.maxDriftPct, 1)} %`,
+          ],
+        ],
+      )
+    : '';
   const targetTable = table(
     ['target', 'wanted', 'measured', 'met'],
     res.targets.map((/** @type {any} */ x) => [x.name, x.target, x.value, x.met ? 'yes' : '**no**']),
@@ -382,6 +521,7 @@ function render(res) {
     '',
     sizeTable,
     '',
+    ...(memoryTable ? [memoryTable, ''] : []),
     targetTable,
     '',
   ].join('\n');
@@ -417,7 +557,7 @@ ${ratioTable}
 ## Sizes
 
 ${sizeTable}
-
+${memoryTable ? `\n## Memory of \`npm start\` under load\n\n${memoryTable}\n` : ''}
 ## Targets
 
 ${targetTable}
@@ -433,8 +573,17 @@ ${targetTable}
   product's \`/relay/${SLUG}/…\` with a warm token cache, carrying the same request (same path,
   headers and answer) as bare. The relay/bare ratios therefore measure the product's own cost:
   key check, connection lookup, token cache, header hygiene, URL checks, credential injection.
-- bare and relay are measured in alternating slices (${s.slices} per round and load level, bare
-  and relay in turn), so that other work on the machine weighs on both alike; direct runs alone.
+- **npm start** is the product as a user runs it: \`npm start\` on its own port, the built
+  dashboard and Worker served straight from workerd by Miniflare's API (scripts/serve.js), its
+  state on disk. It is the relay's Worker with the assets configuration: the \`run_worker_first\`
+  paths are Miniflare routes of the Worker, so \`/relay/…\` does not pass Miniflare's asset router.
+  The mocks are on loopback, so it runs with \`INSECURE_ALLOW_LOOPBACK=true\` and without the
+  public-only egress Worker (its cost is in the findings below).
+- bare, relay and npm start are measured in alternating slices (${s.slices} per round and load
+  level, in turn and in reverse turn), so that other work on the machine weighs on all alike;
+  direct runs alone.
+- **Memory** is the resident set (Linux /proc VmRSS) of npm start's Node process and its workerd,
+  sampled every second over ${s.memorySeconds} s of load at ${s.many || s.connections} callers, after the rounds (the warm-up).
 - Latencies are measured by the caller for answered (2xx) requests, in ms with sub-millisecond
   resolution; any failed or non-2xx answer stops the run, so no figure hides errors. At ${s.connections}
   concurrent callers the servers are saturated, so p50 is mostly queueing: relay/bare p50 is
@@ -453,6 +602,8 @@ ${targetTable}
 - Token requests are counted by the mock token endpoint itself, not reported by the product.
 - Dashboard JS is the sum of dist/client/assets/*.js (gzip: each file at zlib's default level); the Worker
   upload is what \`wrangler deploy --dry-run\` prints as "Total Upload" (KiB = 1024 bytes).
+- Targets for npm start (issue 11): at ${s.many} callers at least the relay's ratio to bare of the same run (aim
+  ${TARGETS.throughputRatio}); with 1 caller p50 within ${TARGETS.p50DiffMs} ms of bare; memory within ±${TARGETS.memoryDriftPct} % over the sampled load.
 - Targets (issue 5): token requests warm ${TARGETS.warmTokensPer10k} / cold ${TARGETS.coldTokens}; relay throughput >= ${TARGETS.throughputRatio} of bare;
   relay p50 within ${TARGETS.p50DiffMs} ms of bare (judged both at ${s.connections} callers and with 1 caller); dashboard JS
   <= ${TARGETS.dashboardGzipKB} kB gzip; Worker upload <= ${TARGETS.workerUploadKiB} KiB. Ratio and latency targets are judged on the median

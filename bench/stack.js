@@ -1,10 +1,14 @@
 // The servers and the load generator of the benchmark, set up as a user would: the mocks, both
-// Workers in Miniflare, autocannon, a client-credentials connection `bench` on the mock token
-// endpoint and a relay key, all on 127.0.0.1. Used by run.js (the benchmark) and profile.js.
+// Workers in Miniflare, autocannon, optionally `npm start` itself, a client-credentials connection
+// `bench` on the mock token endpoint and a relay key, all on 127.0.0.1. Used by run.js (the
+// benchmark) and profile.js.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/free-port.js';
 import { startChild } from './lib.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +44,7 @@ export async function call(url, init = {}) {
  *   extraWorkers?: Array<{ name: string, script: string }>,
  *   extraProducts?: Array<{ name: string, scriptPath: string }>,
  *   workerDir?: string,
+ *   start?: boolean,
  * }} options
  */
 export async function startStack(options) {
@@ -49,8 +54,10 @@ export async function startStack(options) {
   const workers = startChild(join(ROOT, 'bench/workers.js'));
   const load = startChild(join(ROOT, 'bench/load.js'));
   const children = [load, workers, mocks];
+  /** @type {Awaited<ReturnType<typeof startNpmStart>> | undefined} */
+  let npmStart;
   const onSignal = async () => {
-    await Promise.allSettled(children.map((c) => c.stop()));
+    await Promise.allSettled([...children.map((c) => c.stop()), npmStart?.stop()]);
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
@@ -58,7 +65,7 @@ export async function startStack(options) {
   const stop = async () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await Promise.allSettled(children.map((c) => c.stop()));
+    await Promise.allSettled([...children.map((c) => c.stop()), npmStart?.stop()]);
   };
 
   try {
@@ -80,6 +87,10 @@ export async function startStack(options) {
       extraProducts: options.extraProducts ?? [],
     });
     options.log(`up: upstream ${upstreamOrigin}, token ${tokenOrigin}, bare ${bareUrl}, product ${productUrl}`);
+    if (options.start) {
+      npmStart = await startNpmStart(adminToken);
+      options.log(`up: npm start ${npmStart.url}`);
+    }
 
     // The connection and a relay key, through the admin API as a user would.
     const admin = { Authorization: `Bearer ${adminToken}` };
@@ -109,12 +120,18 @@ export async function startStack(options) {
     // upstream counts what reaches it from where.
     /** @param {string} via */
     const headersFor = (via) => ({ Authorization: `Bearer ${relayKey}`, Accept: 'application/json', 'X-Bench-Via': via });
-    /** @type {{ direct: Target, bare: Target, relay: Target }} */
+    /** @type {{ direct: Target, bare: Target, relay: Target, start?: Target }} */
     const targets = {
       direct: { url: `${upstreamOrigin}/api${CALL_PATH}`, headers: headersFor('d') },
       bare: { url: `${bareUrl}/relay/${SLUG}${CALL_PATH}`, headers: headersFor('b') },
       relay: { url: `${productUrl}/relay/${SLUG}${CALL_PATH}`, headers: headersFor('r') },
     };
+    if (npmStart) {
+      const set = await setUp(npmStart.url);
+      if ('missing' in set) throw new Error(`npm start: ${set.missing}`);
+      // Same length of `X-Bench-Via` as the others: the upstream counts these apart ('s').
+      targets.start = { url: `${npmStart.url}/relay/${SLUG}${CALL_PATH}`, headers: { ...headersFor('s'), Authorization: `Bearer ${set.key}` } };
+    }
     /** @type {Record<string, Target>} */
     const extraTargets = {};
     for (const [name, url] of Object.entries(extraUrls)) extraTargets[name] = { url: `${url}/relay/${SLUG}${CALL_PATH}`, headers: headersFor('x') };
@@ -145,8 +162,20 @@ export async function startStack(options) {
       stop,
       /** @returns {Promise<Counts>} */
       counts: () => mocks.call({ cmd: 'counts' }),
-      /** CPU µs used so far by each Worker's workerd process ('bare', 'product', ...). @returns {Promise<Record<string, number>>} */
-      cpu: () => workers.call({ cmd: 'cpu' }),
+      /** CPU µs used so far by each Worker's workerd process ('bare', 'product', ..., and 'start': npm start's workerd). @returns {Promise<Record<string, number>>} */
+      cpu: async () => ({ ...(await workers.call({ cmd: 'cpu' })), ...(npmStart ? { start: cpuMicros(npmStart.workerdPid()) } : {}) }),
+      /** workerd process ids by Worker name ('bare', 'product', and 'start': npm start's). @returns {Promise<Record<string, number | undefined>>} */
+      pids: async () => ({ ...(await workers.call({ cmd: 'pids' })), ...(npmStart ? { start: npmStart.workerdPid() } : {}) }),
+      /** Resident memory (bytes) of npm start's serving processes (its Node process and workerd). */
+      startMemory: () => (npmStart ? npmStart.memory() : { node: NaN, workerd: NaN }),
+      /** Resident memory (bytes) of the bare Worker's workerd. */
+      bareMemory: async () => rssBytes((await workers.call({ cmd: 'pids' })).bare),
+      /** Purges the token cached by npm start's Worker. */
+      async purgeStart() {
+        if (!npmStart) return;
+        const res = await call(`${npmStart.url}/api/connections/${SLUG}/token`, { method: 'DELETE', headers: admin });
+        if (res.status !== 204) throw new Error(`DELETE token (npm start) answered ${res.status}: ${res.text}`);
+      },
       /**
        * One bounded load run; any failed or non-2xx answer fails the bench.
        * @param {Target} target
@@ -155,7 +184,9 @@ export async function startStack(options) {
        */
       async drive(target, shape) {
         const result = await load.call({ cmd: 'run', run: { ...target, ...shape } });
-        if (result.failed > 0 || result.ok === 0) throw new Error(`${target.url}: ${result.failed} failed of ${result.ok + result.failed} (${JSON.stringify(result.statusCodes)})`);
+        // A timed slice may end with nothing answered yet when other work starves the machine: it
+        // still counts (its time, no requests); an error, a non-2xx or a run of N that got none fails.
+        if (result.failed > 0 || (result.ok === 0 && !shape.duration)) throw new Error(`${target.url}: ${result.failed} failed of ${result.ok + result.failed} (${JSON.stringify(result.statusCodes)})`);
         return result;
       },
       /** The figures over every run into `bucket` since the last take. @returns {Promise<LoadResult>} */
@@ -170,4 +201,104 @@ export async function startStack(options) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * CPU time a process has used so far, in µs, over all its threads (Linux; NaN elsewhere).
+ * @param {number | undefined} pid
+ */
+export function cpuMicros(pid) {
+  if (!pid) return NaN;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns > 0 ? ns / 1000 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident set size of a process in bytes (Linux /proc; NaN elsewhere). @param {number | undefined} pid */
+function rssBytes(pid) {
+  if (!pid) return NaN;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Direct children of a process (Linux /proc). @param {number} pid @returns {{ pid: number, comm: string }[]} */
+function childrenOf(pid) {
+  /** @type {{ pid: number, comm: string }[]} */
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+    } catch {}
+  }
+  return found;
+}
+
+/**
+ * `npm start` as a user runs it, on a free port, with its own state folder and `.dev.vars` (this
+ * admin token, loopback allowed: the mocks are on 127.0.0.1), in its own process group.
+ * @param {string} adminToken
+ */
+async function startNpmStart(adminToken) {
+  const dir = mkdtempSync(join(tmpdir(), 'eac-bench-start-'));
+  const devVars = join(dir, '.dev.vars');
+  writeFileSync(devVars, `ADMIN_TOKEN=${adminToken}\nSECRETS_KEY=${randomBytes(32).toString('base64url')}\nINSECURE_ALLOW_LOOPBACK=true\n`, { mode: 0o600 });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), EAC_PERSIST_DIR: join(dir, 'state'), EAC_DEV_VARS: devVars },
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const stop = async () => {
+    if (child.pid && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        process.kill(child.pid, 'SIGINT');
+      } catch {}
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const until = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+    try {
+      if ((await fetch(`${url}/api/health`)).ok) break;
+    } catch {}
+    if (Date.now() > until) {
+      await stop();
+      throw new Error(`npm start did not come up:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // npm -> node scripts/start.js (exec'd by the script's shell) -> workerd
+  const nodePid = () => childrenOf(/** @type {number} */ (child.pid)).find((c) => c.comm === 'node')?.pid;
+  const workerdPid = () => {
+    const node = nodePid();
+    return node ? childrenOf(node).find((c) => c.comm === 'workerd')?.pid : undefined;
+  };
+  return {
+    url,
+    stop,
+    workerdPid,
+    memory: () => ({ node: rssBytes(nodePid()), workerd: rssBytes(workerdPid()) }),
+  };
 }

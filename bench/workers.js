@@ -4,7 +4,8 @@
 //   with no key check, no KV and no token: the limit of the platform for the relay's job;
 // - product: the built Worker (dist/edge_api_connector/index.js) with an in-memory KV namespace.
 // Spoken to over IPC: { cmd: 'start', ... } -> { bareUrl, productUrl, extraUrls, extraProductUrls };
-// { cmd: 'cpu' } -> CPU µs used so far by each Worker's workerd process, by Worker name (Linux).
+// { cmd: 'cpu' } -> CPU µs used so far by each Worker's workerd process, by Worker name (Linux);
+// { cmd: 'pids' } -> those processes' ids, by Worker name.
 // Optional (bench/profile.js): inspector ports for bare and product (CPU profiles), extra Workers
 // (variants of the bare one, with its bindings) to weigh single steps of the relay path, and
 // extra builds of the product (e.g. patched copies) to weigh a change against the current one.
@@ -103,6 +104,7 @@ async function start(options) {
 serveParent(
   async (msg) => {
     if (msg.cmd === 'cpu') return Object.fromEntries([...pids].map(([name, pid]) => [name, cpuMicros(pid)]));
+    if (msg.cmd === 'pids') return Object.fromEntries(pids);
     if (msg.cmd !== 'start') throw new Error(`unknown command ${msg.cmd}`);
     const bareOptions = { modules: true, compatibilityDate: msg.compatibilityDate, bindings: { UPSTREAM: `${msg.upstreamOrigin}/api` } };
     const bareUrl = await start({ ...(msg.bareInspectorPort ? { inspectorPort: msg.bareInspectorPort } : {}), name: 'bare', script: BARE_WORKER, ...bareOptions });

@@ -46,7 +46,10 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   const res = JSON.parse(readFileSync(json, 'utf8'));
 
   const scenarios: Record<string, { label: string; rps: Spread; p50: Spread; p99: Spread; cpuUsPerCall: Spread; requests: number }> = res.scenarios;
-  assert.deepEqual(Object.keys(scenarios).sort(), ['bare', 'bare1', 'direct', 'relay', 'relay1', 'relayBurst', 'relayCold'].sort());
+  assert.deepEqual(
+    Object.keys(scenarios).sort(),
+    ['bare', 'bare1', 'bareMany', 'direct', 'relay', 'relay1', 'relayBurst', 'relayCold', 'relayMany', 'start', 'start1', 'startMany'].sort(),
+  );
   for (const [key, s] of Object.entries(scenarios)) {
     assert.ok(s.requests > 0, `${key}: requests served`);
     assert.ok(s.rps.median > 0 && Number.isFinite(s.rps.median), `${key}: req/s`);
@@ -61,6 +64,10 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   }
   if (process.platform === 'linux') {
     assert.ok(scenarios.bare!.cpuUsPerCall.median > 0 && scenarios.relay!.cpuUsPerCall.median > 0, 'workerd CPU per call');
+    assert.ok(scenarios.start!.cpuUsPerCall.median > 0, 'workerd CPU per call of npm start');
+    // Memory of npm start's Node process and workerd, sampled under load.
+    assert.ok(res.memory.samples >= 2, 'memory sampled');
+    assert.ok(res.memory.firstMiB > 10 && res.memory.lastMiB > 10 && Number.isFinite(res.memory.maxDriftPct), 'memory figures');
   }
   assert.ok(res.ratios.throughput.median > 0);
 
@@ -70,6 +77,7 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   assert.equal(res.tokens.coldBurst.max, 1);
   assert.equal(res.tokens.coldBurstSize, 100);
   assert.ok(res.tokens.relayedCalls > 0);
+  assert.ok(scenarios.start!.requests > 0 && scenarios.startMany!.requests > 0, 'the relay through npm start was measured');
   assert.equal(res.tokens.relayedWithoutToken, 0, 'every relayed call carried the access token');
   assert.equal(res.tokens.relayedWithRelayKey, 0, 'no relayed call carried the relay key');
 
@@ -77,7 +85,7 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   assert.ok(dashboardJs.files > 0 && dashboardJs.rawBytes > dashboardJs.gzipBytes && dashboardJs.gzipBytes > 0, 'dashboard JS sizes');
   assert.ok(workerUpload.kib > workerUpload.gzipKib && workerUpload.gzipKib > 0, 'Worker upload sizes from wrangler --dry-run');
 
-  assert.equal(res.targets.length, 7, 'every target is judged');
+  assert.equal(res.targets.length, 11, 'every target is judged');
   for (const t of res.targets) assert.equal(typeof t.met, 'boolean');
   assert.ok(res.meta.machine.cores > 0 && res.meta.machine.memoryGiB > 0);
   assert.match(stdout, /relay\/bare throughput/);

@@ -1,7 +1,7 @@
-// Browser end-to-end tests: builds the app, starts it on a free loopback port exactly as it
-// deploys (the built Worker under `wrangler dev`, local KV in a temporary folder), starts the
-// mock upstream, then runs test/e2e/*.test.ts with Node's test runner against a real Chromium.
-// Every server started here is stopped here, by process group.
+// Browser end-to-end tests: builds the app, serves it on a free loopback port as `npm start` does
+// (the built Worker straight from workerd, scripts/serve.js, with its state in a temporary
+// folder), starts the mock upstream, then runs test/e2e/*.test.ts with Node's test runner against
+// a real Chromium. Every server started here is stopped here.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../support/free-port.js';
 import { startMockServer } from '../support/mock-server.ts';
+import { serve } from '../../scripts/serve.js';
 
 const CHROMIUM_CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 const chromium = CHROMIUM_CANDIDATES.find((p) => p && existsSync(p));
@@ -21,32 +22,6 @@ if (!chromium) {
   console.warn(line);
 }
 
-/**
- * Waits until `url` answers, or the process exits, or the time runs out.
- * @param {string} url @param {import('node:child_process').ChildProcess} child @param {() => string} log
- */
-async function waitFor(url, child, log, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${log()}`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server did not answer ${url} in time:\n${log()}`);
-}
-
-/** @param {import('node:child_process').ChildProcess} child */
-function stopGroup(child) {
-  if (child.pid && child.exitCode === null) {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-  }
-}
-
 const build = spawnSync('vite', ['build', '--logLevel', 'warn'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
@@ -56,22 +31,16 @@ const baseUrl = `http://127.0.0.1:${port}`;
 const adminToken = `e2e_${randomBytes(24).toString('base64url')}`;
 const mock = await startMockServer();
 let output = '';
-const server = spawn(
-  'wrangler',
-  [
-    'dev', '-c', 'dist/edge_api_connector/wrangler.json', '--ip', '127.0.0.1', '--port', String(port),
-    '--persist-to', stateDir, '--show-interactive-dev-session=false', '--inspector-port', String(await freePort()),
-    '--var', `ADMIN_TOKEN:${adminToken}`, '--var', `SECRETS_KEY:${randomBytes(32).toString('base64url')}`,
-    '--var', 'INSECURE_ALLOW_LOOPBACK:true',
-  ],
-  { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
-);
-server.stdout?.on('data', (d) => (output += d));
-server.stderr?.on('data', (d) => (output += d));
+const server = await serve({
+  port,
+  persistDir: stateDir,
+  vars: { ADMIN_TOKEN: adminToken, SECRETS_KEY: randomBytes(32).toString('base64url') },
+  allowLoopback: true,
+  log: (line) => (output += `${line}\n`),
+});
 
 let status = 1;
 try {
-  await waitFor(`${baseUrl}/api/health`, server, () => output);
   // `*.browser.test.ts` files drive Chromium; the others need only the servers.
   const files = readdirSync('test/e2e')
     .filter((f) => f.endsWith('.test.ts') && (chromium || !f.endsWith('.browser.test.ts')))
@@ -84,7 +53,7 @@ try {
   status = await new Promise((resolve) => run.on('exit', (code) => resolve(code ?? 1)));
   if (status !== 0 && process.env.E2E_SERVER_LOG !== 'false') console.error(`--- server log ---\n${output.slice(-4000)}`);
 } finally {
-  stopGroup(server);
+  await server.dispose();
   await mock.close();
   await new Promise((r) => setTimeout(r, 300));
   rmSync(stateDir, { recursive: true, force: true });
