@@ -131,10 +131,21 @@ describe('recording relay calls', () => {
   it('aggregates refused calls when they flood', async () => {
     const m = new Mock();
     const { slug } = await connection(m);
+    await flushCalls(env);
+    const before = recorderCounters.batches;
     for (let i = 0; i < 30; i++) await call(`/relay/${slug}/x`, { headers: { Authorization: `Bearer rk_${'F'.repeat(43)}` } });
+    await flushCalls(env);
+    // Per batch: the first refusals one by one, the rest counted into one entry (a slow machine may
+    // see the timed flush split the 30 calls into more than one batch).
+    const batches = recorderCounters.batches - before;
     const list = (await calls(slug)).calls;
-    expect(list.filter((c) => c.count === undefined)).toHaveLength(REFUSED_PER_BATCH);
-    expect(list.filter((c) => c.count !== undefined).map((c) => c.count)).toEqual([30 - REFUSED_PER_BATCH]);
+    const single = list.filter((c) => c.count === undefined);
+    const aggregated = list.filter((c) => c.count !== undefined);
+    expect(single.length).toBeLessThanOrEqual(REFUSED_PER_BATCH * batches);
+    expect(aggregated.length).toBeGreaterThanOrEqual(1);
+    expect(aggregated.length).toBeLessThanOrEqual(batches);
+    expect(single.length + aggregated.reduce((n, c) => n + c.count!, 0)).toBe(30);
+    expect(list.length).toBeLessThan(30);
     const stats = (await (await admin(`/api/connections/${slug}/stats?window=1h`)).json()) as StatsAnswer;
     expect(stats.totals.outcomes.refused).toBe(30);
   });
