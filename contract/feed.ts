@@ -511,8 +511,18 @@ export function checkFeed(feed: FeedOutput, options: FeedCheckOptions = {}): Fee
   });
 
   // Body.
-  if (BODYLESS_METHODS.includes(request.method) && (body.format !== 'none' || body.fields.length > 0)) {
+  const bodyless = BODYLESS_METHODS.includes(request.method);
+  if (bodyless && body.format !== 'none') {
     add('/request/body/format', 'body-not-allowed', `${request.method} requests carry no body: choose "No body" and map the values to query rows instead`);
+  }
+  if (body.fields.length > 0 && (bodyless || body.format === 'none')) {
+    add(
+      '/request/body/fields',
+      'body-not-allowed',
+      bodyless
+        ? `${request.method} requests carry no body: move these rows to query rows, or choose another method`
+        : 'A request with no body has no body rows: remove them or choose a body format',
+    );
   }
   if (body.format === 'raw') {
     if (body.raw === null) add('/request/body/raw', 'invalid-value', 'The raw format needs a content type and a template');
@@ -520,9 +530,6 @@ export function checkFeed(feed: FeedOutput, options: FeedCheckOptions = {}): Fee
     if (body.fields.length > 0) add('/request/body/fields', 'invalid-value', 'A raw body is written by its template; remove the body rows or choose another format');
   } else if (body.raw !== null) {
     add('/request/body/raw', 'invalid-value', 'Only the raw format uses a raw template; remove it or choose "Raw text"');
-  }
-  if (body.format === 'none' && body.fields.length > 0 && !BODYLESS_METHODS.includes(request.method)) {
-    add('/request/body/fields', 'body-not-allowed', 'A request with no body has no body rows: remove them or choose a body format');
   }
   checkRows(body.fields, '/request/body/fields', {
     flat: FLAT_BODY_FORMATS.includes(body.format) ? body.format : undefined,

@@ -228,7 +228,16 @@ describe('save-time validation', () => {
 
   it('refuses a body on GET and DELETE', () => {
     for (const method of ['GET', 'DELETE'] as const) {
-      expect(codesOf((f) => (f.request.method = method)), method).toEqual({ '/request/body/format': ['body-not-allowed'] });
+      expect(codesOf((f) => (f.request.method = method)), method).toEqual({
+        '/request/body/format': ['body-not-allowed'],
+        '/request/body/fields': ['body-not-allowed'],
+      });
+      expect(codesOf((f) => ((f.request.method = method), (f.request.body = { format: 'none', fields: [{ target: '/a', value: 'b' }] }))), method).toEqual({
+        '/request/body/fields': ['body-not-allowed'],
+      });
+      expect(codesOf((f) => ((f.request.method = method), (f.request.body = { format: 'form' }))), method).toEqual({
+        '/request/body/format': ['body-not-allowed'],
+      });
     }
     const get = base();
     get.request.method = 'GET';

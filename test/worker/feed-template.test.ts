@@ -20,6 +20,7 @@ import {
   renderRedirectUrl,
   renderResponseData,
   renderTemplate,
+  upstreamUrlOf,
   type RenderContext,
 } from '../../worker/feeds/template';
 import { buildUpstreamUrl } from '../../worker/relay/path';
@@ -343,6 +344,13 @@ describe('bodies', () => {
     }
   });
 
+  it('cannot add a member through an unquoted placeholder in a raw JSON template', () => {
+    const feed = feedOf({ body: { format: 'raw', raw: { contentType: 'application/json', template: '{"n": {{/input/n}}}' } } });
+    const text = (renderBody(feed.request.body, ctx({ n: '5, "admin": true' })) as { text: string }).text;
+    expect(text).toBe('{"n": 5, \\"admin\\": true}');
+    expect(() => JSON.parse(text)).toThrow(SyntaxError);
+  });
+
   it('inserts values verbatim in other raw types', () => {
     const feed = feedOf({ body: { format: 'raw', raw: { contentType: 'text/xml', template: '<name>{{/input/name}}</name>' } } });
     expect(renderBody(feed.request.body, ctx({ name: 'a"b' }))).toEqual({ format: 'raw', contentType: 'text/xml', text: '<name>a"b</name>' });
@@ -444,6 +452,12 @@ describe('the upstream request builder', () => {
       },
       warnings: [{ code: 'missing-source', pointer: '/input/phone', row: '/request/body/fields/4', effect: 'omitted' }],
     });
+  });
+
+  it('joins the plan to the connection base URL through the relay URL builder', () => {
+    const feed = feedOf({ path: '/lists/{{/input/id}}', query: [{ name: 'q', value: '{{/input/q}}' }] });
+    const plan = buildUpstreamRequest(feed, ctx({ id: 'a b', q: '1&2' }));
+    expect(upstreamUrlOf(plan, 'https://api.acme.example/v2/').href).toBe('https://api.acme.example/v2/lists/a%20b?q=1%262');
   });
 
   it('refuses a body on GET even when a stored feed holds one', () => {

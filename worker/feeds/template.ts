@@ -20,7 +20,7 @@ import {
 } from '../../contract/feed';
 import { parseTargetTemplate, parseTemplate, type TargetToken, type TemplatePart } from '../../contract/feed-template';
 import { AppError } from '../errors';
-import { assertSafeTail } from '../relay/path';
+import { assertSafeTail, buildUpstreamUrl, type UpstreamBase } from '../relay/path';
 import { PointerWriter, resolvePointer } from './pointer';
 
 /** What `/response` holds in response mapping and redirect URLs. */
@@ -454,6 +454,14 @@ export function buildUpstreamRequest(feed: FeedOutput, context: RenderContext): 
   }
   const body = renderBody(request.body, context, warnings);
   return { method: request.method, path, query, target: path + query, headers, body, warnings };
+}
+
+/**
+ * The upstream URL of a plan: the connection's base URL + path + query by concatenation, through
+ * the relay's URL builder (path guards, origin and prefix kept), as for a relayed request (§3.4).
+ */
+export function upstreamUrlOf(plan: Pick<UpstreamRequestPlan, 'path' | 'query'>, baseUrl: string | UpstreamBase): URL {
+  return buildUpstreamUrl(baseUrl, plan.path, plan.query);
 }
 
 /** Maps the upstream answer into the JSON caller's `data` (`response.json.data`). */
