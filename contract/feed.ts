@@ -616,6 +616,7 @@ interface RowCheckOptions {
 function checkRows(rows: readonly MappingRow[], at: string, options: RowCheckOptions): void {
   const { add } = options;
   let root: Shape | undefined;
+  const flatNames = new Map<string, string>();
   rows.forEach((row, i) => {
     const rowAt = `${at}/${i}`;
     if ((row.value === undefined) === (row.source === undefined)) {
@@ -650,6 +651,14 @@ function checkRows(rows: readonly MappingRow[], at: string, options: RowCheckOpt
         add(targetAt, 'nested-target', `A ${BODY_FORMAT_LABELS[options.flat].toLowerCase()} body holds plain field names: write a single name such as /email (nested targets need the JSON format)`);
         return;
       }
+      // Field names, not pointers into a structure: "0" and "-" are names like any other.
+      const token = tokens[0]!;
+      if (token.kind === 'literal') {
+        const first = flatNames.get(token.token);
+        if (first !== undefined) add(targetAt, 'mapping-conflict', `The field "${token.token}" is already written by row ${first}; each field is written once (an array value sends it repeatedly)`);
+        else flatNames.set(token.token, rowAt);
+      }
+      return;
     }
     const conflict = (message: string) => add(targetAt, 'mapping-conflict', message);
     const other = (shape: Shape) => (shape.row === rowAt ? 'this row' : `row ${shape.row}`);

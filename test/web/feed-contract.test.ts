@@ -218,6 +218,14 @@ describe('save-time validation', () => {
     }
   });
 
+  it('takes form field names as names: "0" beside "email" is fine, a name written twice is a conflict', () => {
+    const form = (f: ReturnType<typeof base>, fields: { target: string; value: string }[]) => (f.request.body = { format: 'form', fields });
+    const ok = base();
+    form(ok, [{ target: '/0', value: 'a' }, { target: '/email', value: 'b' }, { target: '/-', value: 'c' }]);
+    expect(validateFeedInput(ok).success).toBe(true);
+    expect(codesOf((f) => form(f, [{ target: '/email', value: 'a' }, { target: '/email', value: 'b' }]))).toEqual({ '/request/body/fields/1/target': ['mapping-conflict'] });
+  });
+
   it('refuses body rows in a body of format none, and nested targets there too', () => {
     expect(codesOf((f) => (f.request.body = { format: 'none', fields: [{ target: '/email', value: 'x' }] }))).toEqual({ '/request/body/fields': ['body-not-allowed'] });
     expect(codesOf((f) => (f.request.body!.format = 'none'))).toEqual({
