@@ -183,7 +183,7 @@ const TurnstileSchema = v.strictObject({
   mode: v.optional(v.picklist(TURNSTILE_MODES, 'Choose required or off'), 'off'),
   siteKey: v.optional(text('Site key', 256)),
   /** Write-only: never in a View (`secretKeySet` instead). */
-  secretKey: v.optional(v.pipe(text('Secret key', SECRET_MAX_LENGTH * 4), v.nonEmpty('Secret key is required'))),
+  secretKey: v.optional(v.pipe(text('Secret key', SECRET_MAX_LENGTH), v.nonEmpty('Secret key is required'))),
   expectedAction: v.optional(v.pipe(text('Action', 32), v.regex(/^[A-Za-z0-9_-]*$/, 'Actions hold letters, digits, - and _ only'))),
   allowedHostnames: v.optional(list(v.pipe(text('Host name', 253), v.regex(/^[a-z0-9.-]+$/i, 'Enter a host name such as shop.example')), 'host names', MAX_ORIGINS), () => []),
 });
