@@ -189,7 +189,9 @@ const PATH_CORPUS: { value: string; outcome: 'refused' | { encoded: string } }[]
   { value: '%0d%0a', outcome: 'refused' },
   { value: '\t', outcome: 'refused' },
   { value: '', outcome: 'refused' },
-  { value: '...', outcome: { encoded: '...' } },
+  // Segments of dots (and spaces) only are refused by the relay's path guards: some servers read them as `..`.
+  { value: '...', outcome: 'refused' },
+  { value: '.. ', outcome: 'refused' },
   { value: 'a..b', outcome: { encoded: 'a..b' } },
   { value: '?admin=1', outcome: { encoded: '%3Fadmin%3D1' } },
   { value: '#frag', outcome: { encoded: '%23frag' } },
