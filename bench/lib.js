@@ -16,6 +16,8 @@ import { fork } from 'node:child_process';
  * @property {number} coldBurst      concurrent first calls after a token purge
  * @property {number} warmCalls      relayed calls at `tokenConnections` callers that count token requests
  * @property {number} tokenConnections concurrent callers of the token-count run
+ * @property {number} isolates      isolates (Worker scripts bound to one home) for the cold-token, revocation and call-log rows (0: not)
+ * @property {number} isolateBurst   concurrent first calls at each isolate from cold
  * @property {number} amount         with --tiny: requests per measured scenario (instead of a duration)
  * @property {number} tokenDelay     ms the mock token endpoint waits before answering
  * @property {boolean} write         write BENCHMARKS.md
@@ -36,6 +38,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --memory S         seconds of load on npm start while its memory is sampled (default 30)
   --cold-burst N     concurrent first calls after a token purge (default 100)
   --warm-calls N     warm relayed calls (at 100 callers) that count token requests (default 10000)
+  --isolates N       isolates bound to one connection home for the cold-token, revocation and
+                     call-log rows (default 4; 0 skips)
+  --isolate-burst N  concurrent first calls at each isolate from cold (default 100)
   --token-delay MS   delay of the mock token endpoint (default 20)
   --no-write         do not write BENCHMARKS.md
   --no-build         reuse dist/ instead of running vite build
@@ -63,6 +68,8 @@ export function parseArgs(argv) {
     coldBurst: 100,
     warmCalls: 10_000,
     tokenConnections: 100,
+    isolates: 4,
+    isolateBurst: 100,
     amount: 0,
     tokenDelay: 20,
     write: true,
@@ -99,6 +106,8 @@ export function parseArgs(argv) {
       case '--cold-burst': o.coldBurst = Math.floor(num(1)); break;
       case '--warm-calls': o.warmCalls = Math.floor(num(1)); break;
       case '--token-delay': o.tokenDelay = num(0); break;
+      case '--isolates': o.isolates = Math.floor(num(0)); break;
+      case '--isolate-burst': o.isolateBurst = Math.floor(num(1)); break;
       case '--no-write': o.write = false; break;
       case '--no-build': o.build = false; break;
       case '--json': o.json = value(); break;

@@ -1,12 +1,15 @@
 // Child process of the benchmark: the mock token endpoint and the mock upstream API, on 127.0.0.1.
 // Kept out of the load generator's and the orchestrator's event loops. Spoken to over IPC:
-//   { cmd: 'counts' } -> { tokenRequests, upstream: { <via>: { requests, withToken, withRelayKey } } }
+//   { cmd: 'counts' } -> { tokenRequests, byClient: { <client id>: n }, upstream: { <via>: { requests, withToken, withRelayKey, refused } } }
+//   { cmd: 'revoke', client } -> the API refuses (401) every token issued so far to that client;
+//     tokens issued later are accepted. Answers how many were revoked.
 //
 // - token endpoint: POST /oauth/token (client credentials) answers a fresh access token after
 //   `--token-delay` ms; every request is counted;
 // - upstream: any method and path answers a small JSON body; requests are counted by the caller's
 //   `X-Bench-Via` header (d: direct, b: bare, r: relay), and apart those that carry an access token
-//   this token endpoint issued (every relayed call must) or a relay key (none relayed may).
+//   this token endpoint issued (every relayed call must) or a relay key (none relayed may), and
+//   those answered 401 for a revoked token (`refused`).
 import { createServer } from 'node:http';
 import { serveParent } from './lib.js';
 
@@ -14,7 +17,27 @@ const delayArg = process.argv.indexOf('--token-delay');
 const tokenDelayMs = delayArg > 0 ? Number(process.argv[delayArg + 1]) : 20;
 
 let tokenRequests = 0;
-/** @type {Record<string, { requests: number, withToken: number, withRelayKey: number }>} */
+/** Token requests by client id (HTTP Basic, or `client_id` in the form). @type {Record<string, number>} */
+const byClient = {};
+/** Issued tokens by client id. @type {Map<string, string[]>} */
+const issuedTo = new Map();
+/** Tokens the API refuses from now on. @type {Set<string>} */
+const revoked = new Set();
+
+/** The client id of a token request: HTTP Basic (RFC 6749 §2.3.1: form-encoded), else the form's. @param {import('node:http').IncomingMessage} req @param {URLSearchParams} form */
+function clientIdOf(req, form) {
+  const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (basic) {
+    const id = Buffer.from(basic, 'base64').toString('utf8').split(':')[0] ?? '';
+    try {
+      return decodeURIComponent(id.replace(/\+/g, ' '));
+    } catch {
+      return id;
+    }
+  }
+  return form.get('client_id') ?? '';
+}
+/** @type {Record<string, { requests: number, withToken: number, withRelayKey: number, refused: number }>} */
 const upstream = {};
 /** @type {Set<string>} */
 const issued = new Set();
@@ -33,8 +56,13 @@ const token = createServer((req, res) => {
         res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request' }));
         return;
       }
+      const client = clientIdOf(req, form);
+      byClient[client] = (byClient[client] ?? 0) + 1;
       const accessToken = `bench-token-${tokenRequests}-${Math.random().toString(36).slice(2)}`;
       issued.add(accessToken);
+      const list = issuedTo.get(client) ?? [];
+      list.push(accessToken);
+      issuedTo.set(client, list);
       res
         .writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
         .end(JSON.stringify({ access_token: accessToken, token_type: 'Bearer', expires_in: 3600, scope: 'read' }));
@@ -44,13 +72,19 @@ const token = createServer((req, res) => {
 
 const api = createServer((req, res) => {
   const via = String(req.headers['x-bench-via'] ?? 'none');
-  const count = (upstream[via] ??= { requests: 0, withToken: 0, withRelayKey: 0 });
+  const count = (upstream[via] ??= { requests: 0, withToken: 0, withRelayKey: 0, refused: 0 });
   count.requests++;
   const auth = req.headers.authorization ?? '';
   if (auth.startsWith('Bearer ') && issued.has(auth.slice(7))) count.withToken++;
   if (auth.includes('rk_')) count.withRelayKey++;
+  const refuse = revoked.size > 0 && auth.startsWith('Bearer ') && revoked.has(auth.slice(7));
+  if (refuse) count.refused++;
   req.resume();
   req.on('end', () => {
+    if (refuse) {
+      res.writeHead(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(BODY) }).end(BODY);
   });
 });
@@ -75,7 +109,12 @@ const upstreamPort = await listen(api);
 
 serveParent(
   async (msg) => {
-    if (msg.cmd === 'counts') return { tokenRequests, upstream };
+    if (msg.cmd === 'counts') return { tokenRequests, byClient, upstream };
+    if (msg.cmd === 'revoke') {
+      const list = issuedTo.get(String(msg.client)) ?? [];
+      for (const t of list) revoked.add(t);
+      return list.length;
+    }
     throw new Error(`unknown command ${msg.cmd}`);
   },
   () => {

@@ -8,7 +8,11 @@
 // Then, for --rounds rounds: direct (upstream straight), bare, relay (warm token cache) and
 // start (the relay through `npm start`) interleaved at --connections, --many and 1 caller,
 // relay-cold (a token purge, then --cold-burst calls at once), and the token requests of
-// --warm-calls warm relayed calls at 100 callers. Also the dashboard's JS size and the Worker's
+// --warm-calls warm relayed calls at 100 callers. The home's calls and the call log over the warm
+// relay slices (bench/home-count.js counts the calls the home receives; the call log's stats give
+// the entries logged). With --isolates N, the built Worker as N isolates bound to one home:
+// token requests of --isolate-burst calls at once at each from cold, the home's calls and the call
+// log under load, and the first answers after the upstream revokes the current token. Also the dashboard's JS size and the Worker's
 // upload size (`wrangler deploy --dry-run`, offline). Prints a table and writes BENCHMARKS.md.
 // Every run is bounded in requests or seconds; every process started here is stopped here.
 import { spawnSync } from 'node:child_process';
@@ -17,8 +21,9 @@ import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fmt, parseArgs, spread, table } from './lib.js';
+import { countsBetween } from './home-count.js';
 import { dashboardSizes } from './sizes.js';
-import { DIST_WORKER, ROOT, SLUG, startStack } from './stack.js';
+import { DIST_WORKER, ROOT, SLUG, call, startStack } from './stack.js';
 
 const DIST_ASSETS = join(ROOT, 'dist/client/assets');
 
@@ -26,6 +31,14 @@ const TARGETS = {
   warmTokensPer10k: 0,
   coldTokens: 1,
   throughputRatio: 0.9,
+  /** Relay/bare throughput with the call log on (issue "connection home"): not below this. */
+  throughputFloor: 0.83,
+  /** Calls answered with an error after a revocation before the first 200. */
+  failedAfterRevocation: 0,
+  /** Token calls to the home on the warm relay path, per 1,000 calls. */
+  warmTokenCallsPer1k: 0,
+  /** Call-log entries logged per call made, %. */
+  loggedPct: 100,
   p50DiffMs: 1,
   dashboardGzipKB: 30,
   workerUploadKiB: 150,
@@ -55,6 +68,80 @@ function memorySummary(samples) {
     workerdLastMiB: (samples[samples.length - 1]?.workerd ?? NaN) / 2 ** 20,
     maxDriftPct: (Math.max(Math.abs(max - first), Math.abs(first - min)) / first) * 100,
     series: samples.map((s) => ({ t: Math.round(s.t * 10) / 10, nodeMiB: Math.round((s.node / 2 ** 20) * 10) / 10, workerdMiB: Math.round((s.workerd / 2 ** 20) * 10) / 10 })),
+  };
+}
+
+
+/** Entries in a call log's batches, all kinds. @param {Record<string, number>} entries */
+const entryTotal = (entries) => Object.values(entries).reduce((a, b) => a + b, 0);
+
+/** Home methods an isolate calls for a token (the broker). */
+const TOKEN_METHODS = ['token', 'refused'];
+/** Home methods an isolate calls on the relay path by design, off the answer: the call log's batches and key-use notes. */
+const BATCH_METHOD = 'appendCalls';
+const KEY_NOTE_METHOD = 'touchKeys';
+
+/**
+ * The home calls of a window of relayed calls, per 1,000 of them, split by what they are for.
+ * @param {Record<string, number>} calls home calls in the window, by method
+ * @param {number} made relayed calls in the window (counted by the mock upstream)
+ * @param {number} seconds the window's length
+ * @param {number} isolates isolates that relayed
+ */
+function homeFigures(calls, made, seconds, isolates) {
+  const per1k = (/** @type {number} */ n) => (made > 0 ? (n * 1000) / made : NaN);
+  const total = Object.values(calls).reduce((a, b) => a + b, 0);
+  const batches = calls[BATCH_METHOD] ?? 0;
+  const keyNotes = calls[KEY_NOTE_METHOD] ?? 0;
+  const tokenCalls = TOKEN_METHODS.reduce((a, m) => a + (calls[m] ?? 0), 0);
+  const other = total - batches - keyNotes - tokenCalls;
+  // A batch goes per 100 entries of a connection, or when an isolate's 1-second timer runs.
+  const batchBound = Math.ceil(made / 100) + isolates * (Math.ceil(seconds) + 1);
+  return {
+    calls,
+    made,
+    seconds,
+    total,
+    batches,
+    keyNotes,
+    tokenCalls,
+    other,
+    batchBound,
+    per1k: { total: per1k(total), batches: per1k(batches), keyNotes: per1k(keyNotes), tokenCalls: per1k(tokenCalls), other: per1k(other), batchBound: per1k(batchBound) },
+    /** What "no Durable Object call on the warm relay path" allows: the call log's batches (within their bound) and key-use notes, nothing else. */
+    onlyBatches: tokenCalls === 0 && other === 0 && batches <= batchBound,
+  };
+}
+
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The home's calls and the call log of one kind of window over the rounds.
+ * @param {Array<Record<string, any>>} rounds @param {string} homeKey @param {string} logKey
+ */
+function homeSummary(rounds, homeKey, logKey) {
+  const of = (/** @type {(h: any, l: any) => number} */ pick) => spread(rounds.map((r) => (r[homeKey] ? pick(r[homeKey], r[logKey]) : NaN)));
+  const present = rounds.filter((r) => r[homeKey]);
+  /** @type {Record<string, number>} */
+  const calls = {};
+  for (const r of present) for (const [k, v] of Object.entries(r[homeKey].calls)) calls[k] = (calls[k] ?? 0) + /** @type {number} */ (v);
+  return {
+    rounds: present.length,
+    per1k: {
+      total: of((h) => h.per1k.total),
+      batches: of((h) => h.per1k.batches),
+      keyNotes: of((h) => h.per1k.keyNotes),
+      tokenCalls: of((h) => h.per1k.tokenCalls),
+      other: of((h) => h.per1k.other),
+      batchBound: of((h) => h.per1k.batchBound),
+    },
+    entriesPerBatch: of((h, l) => (h.batches > 0 ? (l.entriesSent.relay ?? 0) / h.batches : NaN)),
+    loggedPct: of((_h, l) => l.loggedPct),
+    made: present.reduce((a, r) => a + r[logKey].made, 0),
+    logged: present.reduce((a, r) => a + r[logKey].logged, 0),
+    calls,
+    onlyBatchesEveryRound: present.length > 0 && present.every((r) => r[homeKey].onlyBatches),
+    tokenCallsMax: of((h) => h.tokenCalls).max,
   };
 }
 
@@ -138,7 +225,62 @@ async function main() {
 
   const stack = await startStack({ tokenDelay: opts.tokenDelay, log, start: opts.start });
   try {
-    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory, bareMemory } = stack;
+    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory, bareMemory, homeCalls, callTotals, startIsolates, isolateConnection, revoke } = stack;
+    /** The built Worker as several isolates bound to one home (cold tokens, revocation, call log). */
+    const iso = opts.isolates > 0 && !relayMissing ? await startIsolates(opts.isolates) : undefined;
+    if (iso) log(`up: ${iso.edgeUrls.length} isolates bound to one home (${iso.homeUrl})`);
+    /**
+     * A window of relayed calls: the home's counts (by method), the calls the mock upstream got from
+     * there (\`via\`), the call log's totals and the token requests of \`client\` before; then \`load\`;
+     * then, once the call log's timed flush has run (1 s after the last call: waited for, then until
+     * the home has received nothing new for 0.5 s), the same after. The call log's totals are read
+     * outside the window, so the bench's own reads of them are not among the home's calls.
+     * @template T
+     * @param {{ worker: string, slug: string, via: string, origin: string, client: string, isolates: number }} w
+     * @param {() => Promise<T>} load
+     */
+    const logWindow = async (w, load) => {
+      const logBefore = await callTotals(w.origin, w.slug);
+      const homeBefore = await homeCalls(w.worker, w.slug);
+      const countsBefore = await counts();
+      const t0 = Date.now();
+      const out = await load();
+      const seconds = (Date.now() - t0) / 1000;
+      const madeSoFar = ((await counts()).upstream[w.via]?.requests ?? 0) - (countsBefore.upstream[w.via]?.requests ?? 0);
+      // Past the timed flush (1 s after the last call), then until the home has had an entry for
+      // every call made, or nothing new for 3 s (then the figures say what is missing).
+      await sleep(1200);
+      let homeAfter = await homeCalls(w.worker, w.slug);
+      let unchangedSince = Date.now();
+      for (let i = 0; i < 40 && (countsBetween(homeBefore, homeAfter).entries.relay ?? 0) < madeSoFar && Date.now() - unchangedSince < 3000; i++) {
+        await sleep(250);
+        const next = await homeCalls(w.worker, w.slug);
+        if (JSON.stringify(next) !== JSON.stringify(homeAfter)) unchangedSince = Date.now();
+        homeAfter = next;
+      }
+      await sleep(200);
+      homeAfter = await homeCalls(w.worker, w.slug);
+      // Read after the wait: a call the load generator abandoned when its time was up may still
+      // have reached the upstream (and the log) since.
+      const countsAfter = await counts();
+      const logAfter = await callTotals(w.origin, w.slug);
+      const made = (countsAfter.upstream[w.via]?.requests ?? 0) - (countsBefore.upstream[w.via]?.requests ?? 0);
+      const tokenRequests = (countsAfter.byClient[w.client] ?? 0) - (countsBefore.byClient[w.client] ?? 0);
+      const between = countsBetween(homeBefore, homeAfter);
+      // Each token request is one entry of the log too (kind token): what is left are the relay's.
+      const logged = logAfter.total - logBefore.total - tokenRequests;
+      return {
+        out,
+        log: { made, logged, loggedPct: made > 0 ? (logged / made) * 100 : NaN, tokenRequests, entriesSent: between.entries },
+        home: homeFigures(between.calls, made, seconds, w.isolates),
+      };
+    };
+    /** One relay call, its status and how long it took (ms, from this process). @param {import('./stack.js').Target} target */
+    const probe = async (target) => {
+      const t0 = performance.now();
+      const res = await call(target.url, { headers: target.headers });
+      return { status: res.status, ms: performance.now() - t0 };
+    };
     /** A measured run's shape: --duration seconds, or with --tiny a few requests. */
     const shapeOf = (/** @type {number} */ connections, /** @type {number} */ part = 1) =>
       opts.tiny ? { connections, amount: Math.max(Math.round(opts.amount / part), connections) } : { connections, duration: opts.duration / part };
@@ -183,21 +325,30 @@ async function main() {
       await warm(targets.direct, opts.connections);
       round.direct = await drive(targets.direct, shapeOf(opts.connections));
       const beforeSteady = await counts();
-      const loaded = await interleaved(opts.connections, '');
-      round.bare = loaded.bare;
-      round.relay = loaded.relay;
-      round.start = loaded.start;
-      if (opts.many > 0) {
-        const many = await interleaved(opts.many, 'Many');
-        round.bareMany = many.bare;
-        round.relayMany = many.relay;
-        round.startMany = many.start;
-      }
-      if (opts.singleCaller) {
-        const single = await interleaved(1, '1');
-        round.bare1 = single.bare;
-        round.relay1 = single.relay;
-        round.start1 = single.start;
+      // The warm relay rounds (every load level) are one window of the call log and the home's calls.
+      const relayRounds = async () => {
+        const loaded = await interleaved(opts.connections, '');
+        round.bare = loaded.bare;
+        round.relay = loaded.relay;
+        round.start = loaded.start;
+        if (opts.many > 0) {
+          const many = await interleaved(opts.many, 'Many');
+          round.bareMany = many.bare;
+          round.relayMany = many.relay;
+          round.startMany = many.start;
+        }
+        if (opts.singleCaller) {
+          const single = await interleaved(1, '1');
+          round.bare1 = single.bare;
+          round.relay1 = single.relay;
+          round.start1 = single.start;
+        }
+      };
+      if (relayMissing) await relayRounds();
+      else {
+        const window = await logWindow({ worker: 'product', slug: SLUG, via: 'r', origin: stack.productUrl, client: 'bench-client', isolates: 1 }, relayRounds);
+        round.relayLog = window.log;
+        round.relayHome = window.home;
       }
       if (relayMissing) {
         rounds.push(round);
@@ -216,6 +367,64 @@ async function main() {
       const beforeWarm = await counts();
       round.warm = await drive(targets.relay, { connections: opts.tokenConnections, amount: opts.warmCalls });
       round.warm.tokenRequests = (await counts()).tokenRequests - beforeWarm.tokenRequests;
+      if (iso) {
+        // A new connection per round: every isolate's caches start cold for it.
+        const slug = `iso-r${r}`;
+        const client = `iso-client-r${r}`;
+        const isoTargets = await isolateConnection(iso.edgeUrls, slug, client);
+        const first = /** @type {import('./stack.js').Target} */ (isoTargets[0]);
+        // Cold: --isolate-burst calls at once at each isolate, all isolates together.
+        const coldHome = await homeCalls('isolates', slug);
+        const coldBefore = await counts();
+        const cold = await Promise.all(isoTargets.map((t) => drive(t, { connections: opts.isolateBurst, amount: opts.isolateBurst })));
+        const coldAfter = await counts();
+        round.isoCold = {
+          calls: cold.reduce((a, c) => a + c.ok, 0),
+          tokenRequests: (coldAfter.byClient[client] ?? 0) - (coldBefore.byClient[client] ?? 0),
+          p50: Math.max(...cold.map((c) => c.p50)),
+          p99: Math.max(...cold.map((c) => c.p99)),
+        };
+        // Warm: every isolate under load at once; the call log and the home's calls over it.
+        const perIsolate = Math.max(1, Math.round(opts.connections / Math.max(1, opts.isolates)));
+        const window = await logWindow({ worker: 'isolates', slug, via: 'i', origin: /** @type {string} */ (iso.edgeUrls[0]), client, isolates: isoTargets.length }, () =>
+          Promise.all(isoTargets.map((t) => drive(t, shapeOf(perIsolate)))),
+        );
+        round.isoCold.homeTokenCalls = countsBetween(coldHome, await homeCalls('isolates', slug)).calls.token ?? 0;
+        round.isoLog = window.log;
+        round.isoHome = window.home;
+        // Revocation: the API refuses the current token from now on and accepts only a new one.
+        // Calls one at a time at the first isolate until one answers 200, then each other isolate's first call.
+        const warmCall = await probe(first);
+        const before = await counts();
+        await revoke(client);
+        let failed = 0;
+        /** @type {{ status: number, ms: number } | undefined} */
+        let firstGood;
+        /** @type {number[]} */
+        const failedStatuses = [];
+        for (let i = 0; i < 10 && !firstGood; i++) {
+          const p = await probe(first);
+          if (p.status === 200) firstGood = p;
+          else {
+            failed++;
+            failedStatuses.push(p.status);
+          }
+        }
+        const others = [];
+        for (const t of isoTargets.slice(1)) others.push(await probe(t));
+        const after = await counts();
+        round.revocation = {
+          failedBeforeFirst: failed,
+          failedStatuses,
+          firstMs: firstGood?.ms ?? NaN,
+          warmMs: warmCall.status === 200 ? warmCall.ms : NaN,
+          othersFailed: others.filter((o) => o.status !== 200).length,
+          othersStatuses: others.map((o) => o.status),
+          othersMaxMs: Math.max(...others.map((o) => o.ms)),
+          tokenRequests: (after.byClient[client] ?? 0) - (before.byClient[client] ?? 0),
+          refusals: (after.upstream.i?.refused ?? 0) - (before.upstream.i?.refused ?? 0),
+        };
+      }
       round.ratio = {
         throughput: round.relay.rps / round.bare.rps,
         p50: round.relay.p50 / round.bare.p50,
@@ -234,7 +443,13 @@ async function main() {
       log(
         `round ${r}/${opts.rounds}: direct ${fmt(round.direct.rps)} req/s, bare ${fmt(round.bare.rps)}, relay ${fmt(round.relay.rps)} ` +
           `(x${fmt(round.ratio.throughput, 2)}, p50 +${fmt(round.ratio.p50DiffMs, 2)} ms; 1 caller +${fmt(round.ratio.p50DiffMs1, 2)} ms), ` +
-          `cold burst ${round.relayCold.tokenRequests} token request(s), warm ${round.warm.tokenRequests} per ${round.warm.ok}`,
+          `cold burst ${round.relayCold.tokenRequests} token request(s), warm ${round.warm.tokenRequests} per ${round.warm.ok}; ` +
+          `home calls ${JSON.stringify(round.relayHome.calls)} per ${round.relayLog.made} relayed, logged ${round.relayLog.logged}` +
+          (round.isoCold
+            ? `; ${opts.isolates} isolates: cold ${round.isoCold.tokenRequests} token request(s) for ${round.isoCold.calls} calls, ` +
+              `home calls ${JSON.stringify(round.isoHome.calls)} per ${round.isoLog.made}, logged ${round.isoLog.logged}; ` +
+              `revocation: ${round.revocation.failedBeforeFirst} failed before the first 200 (${fmt(round.revocation.firstMs, 1)} ms), others ${round.revocation.othersStatuses.join(',')}`
+            : ''),
       );
     }
     // Memory of npm start's serving processes (its Node process and workerd) over --memory
@@ -266,10 +481,12 @@ async function main() {
     // with the caller's relay key.
     const finalCounts = await counts();
     const relayed = finalCounts.upstream.r ?? { requests: 0, withToken: 0, withRelayKey: 0 };
-    const viaStart = finalCounts.upstream.s ?? { requests: 0, withToken: 0, withRelayKey: 0 };
-    relayed.requests += viaStart.requests;
-    relayed.withToken += viaStart.withToken;
-    relayed.withRelayKey += viaStart.withRelayKey;
+    for (const via of ['s', 'i']) {
+      const more = finalCounts.upstream[via] ?? { requests: 0, withToken: 0, withRelayKey: 0 };
+      relayed.requests += more.requests;
+      relayed.withToken += more.withToken;
+      relayed.withRelayKey += more.withRelayKey;
+    }
 
     const per = (/** @type {(r: Record<string, any>) => number} */ pick) => rounds.map((r) => pick(r) ?? NaN);
     /** @type {Array<[string, string]>} */
@@ -316,6 +533,9 @@ async function main() {
           coldBurst: opts.coldBurst,
           warmCalls: opts.warmCalls,
           tokenConnections: opts.tokenConnections,
+          isolates: iso ? opts.isolates : 0,
+          isolateBurst: opts.isolateBurst,
+          isolateCallers: Math.max(1, Math.round(opts.connections / Math.max(1, opts.isolates))),
           tokenDelayMs: opts.tokenDelay,
           compatibilityDate: wranglerConfig.compatibility_date,
           tiny: opts.tiny,
@@ -360,6 +580,27 @@ async function main() {
         relayedWithoutToken: relayed.requests - relayed.withToken,
         relayedWithRelayKey: relayed.withRelayKey,
       },
+      home: {
+        relay: homeSummary(rounds, 'relayHome', 'relayLog'),
+        isolates: homeSummary(rounds, 'isoHome', 'isoLog'),
+        isolateCount: iso ? opts.isolates : 0,
+        isolateBurst: opts.isolateBurst,
+        isoCold: {
+          tokenRequests: spread(per((r) => r.isoCold?.tokenRequests)),
+          homeTokenCalls: spread(per((r) => r.isoCold?.homeTokenCalls)),
+          calls: per((r) => r.isoCold?.calls ?? 0).reduce((a, b) => a + b, 0),
+          p99: spread(per((r) => r.isoCold?.p99)),
+        },
+        revocation: {
+          failedBeforeFirst: spread(per((r) => r.revocation?.failedBeforeFirst)),
+          firstMs: spread(per((r) => r.revocation?.firstMs)),
+          warmMs: spread(per((r) => r.revocation?.warmMs)),
+          othersFailed: spread(per((r) => r.revocation?.othersFailed)),
+          othersMaxMs: spread(per((r) => r.revocation?.othersMaxMs)),
+          tokenRequests: spread(per((r) => r.revocation?.tokenRequests)),
+          refusals: spread(per((r) => r.revocation?.refusals)),
+        },
+      },
       sizes: {
         dashboardJs: { files: dashboard.files, rawKB: dashboard.rawBytes / 1000, gzipKB: dashboard.gzipBytes / 1000, rawBytes: dashboard.rawBytes, gzipBytes: dashboard.gzipBytes },
         workerUpload: { kib: upload.kib, gzipKib: upload.gzipKib },
@@ -371,10 +612,30 @@ async function main() {
     };
     const t = results.tokens;
     const ra = results.ratios;
+    const h = results.home;
+    /** A figure that must hold in every round: its one value, or its range. @param {{ min: number, max: number }} x @param {number} [digits] */
+    const everyRound = (x, digits = 0) => (x.min === x.max ? fmt(x.max, digits) : `${fmt(x.min, digits)}..${fmt(x.max, digits)}`);
+    const homeTargets = iso
+      ? [
+          { name: 'token calls to the home per 1,000 warm relayed calls (every round, 1 and 4 isolates)', target: `${TARGETS.warmTokenCallsPer1k}`, value: fmt(Math.max(h.relay.per1k.tokenCalls.max, h.isolates.per1k.tokenCalls.max), 1), met: Math.max(h.relay.per1k.tokenCalls.max, h.isolates.per1k.tokenCalls.max) <= TARGETS.warmTokenCallsPer1k },
+          {
+            name: 'home calls on the warm relay path: call-log batches only (every round)',
+            target: 'batches (<= 1 per 100 calls or per second and isolate) and key-use notes',
+            value: `${fmt(h.relay.per1k.total.median, 1)} per 1,000 (${fmt(h.relay.per1k.batches.median, 1)} batches); 4 isolates ${fmt(h.isolates.per1k.total.median, 1)} (${fmt(h.isolates.per1k.batches.median, 1)})`,
+            met: h.relay.onlyBatchesEveryRound && h.isolates.onlyBatchesEveryRound,
+          },
+          { name: 'call-log entries logged / calls made (every round, 1 and 4 isolates)', target: `${TARGETS.loggedPct} %`, value: `${fmt(Math.min(h.relay.loggedPct.min, h.isolates.loggedPct.min), 2)}..${fmt(Math.max(h.relay.loggedPct.max, h.isolates.loggedPct.max), 2)} %`, met: h.relay.loggedPct.min === TARGETS.loggedPct && h.relay.loggedPct.max === TARGETS.loggedPct && h.isolates.loggedPct.min === TARGETS.loggedPct && h.isolates.loggedPct.max === TARGETS.loggedPct },
+          { name: `token requests, ${opts.isolates} isolates x ${opts.isolateBurst} concurrent calls from cold (every round)`, target: `${TARGETS.coldTokens}`, value: everyRound(h.isoCold.tokenRequests), met: h.isoCold.tokenRequests.min === TARGETS.coldTokens && h.isoCold.tokenRequests.max === TARGETS.coldTokens },
+          { name: 'calls failed after a revocation before the first 200 (every round)', target: `${TARGETS.failedAfterRevocation} (the first call answers)`, value: everyRound(h.revocation.failedBeforeFirst), met: h.revocation.failedBeforeFirst.max <= TARGETS.failedAfterRevocation },
+          { name: `each other isolate's first call after it: failed (every round)`, target: `${TARGETS.failedAfterRevocation}`, value: everyRound(h.revocation.othersFailed), met: h.revocation.othersFailed.max <= TARGETS.failedAfterRevocation },
+        ]
+      : [];
     results.targets = [
       { name: 'token requests per 10,000 warm calls (every round)', target: `${TARGETS.warmTokensPer10k}`, value: fmt(t.warmPer10k.max, 1), met: t.warmPer10k.max <= TARGETS.warmTokensPer10k },
       { name: `token requests, ${opts.coldBurst} concurrent calls from cold (every round)`, target: `${TARGETS.coldTokens}`, value: t.coldBurst.min === t.coldBurst.max ? fmt(t.coldBurst.max) : `${t.coldBurst.min}..${t.coldBurst.max}`, met: t.coldBurst.min === TARGETS.coldTokens && t.coldBurst.max === TARGETS.coldTokens },
-      { name: 'relay/bare throughput (median)', target: `>= ${TARGETS.throughputRatio}`, value: fmt(ra.throughput.median, 2), met: ra.throughput.median >= TARGETS.throughputRatio },
+      { name: 'relay/bare throughput, call log on (median)', target: `>= ${TARGETS.throughputFloor}`, value: fmt(ra.throughput.median, 2), met: ra.throughput.median >= TARGETS.throughputFloor },
+      { name: 'relay/bare throughput, call log on, aim (median)', target: `>= ${TARGETS.throughputRatio}`, value: fmt(ra.throughput.median, 2), met: ra.throughput.median >= TARGETS.throughputRatio },
+      ...homeTargets,
       { name: `relay p50 - bare p50, ${opts.connections} callers (median)`, target: `<= ${TARGETS.p50DiffMs} ms`, value: `${fmt(ra.p50DiffMs.median, 2)} ms`, met: ra.p50DiffMs.median <= TARGETS.p50DiffMs },
       ...(opts.singleCaller
         ? [{ name: 'relay p50 - bare p50, 1 caller (median)', target: `<= ${TARGETS.p50DiffMs} ms`, value: `${fmt(ra.p50DiffMs1.median, 2)} ms`, met: ra.p50DiffMs1.median <= TARGETS.p50DiffMs }]
@@ -431,6 +692,7 @@ function readExistingFindings() {
  * @param {any} res
  */
 function render(res) {
+  const hmIsolates = (/** @type {any} */ r) => r.home.isolateCount;
   const mmm = (/** @type {{ min: number, median: number, max: number }} */ s, digits = 0) =>
     `${fmt(s.min, digits)} / **${fmt(s.median, digits)}** / ${fmt(s.max, digits)}`;
   const scenarioRows = Object.values(res.scenarios).map((/** @type {any} */ s) => [
@@ -470,6 +732,41 @@ function render(res) {
       [`token requests, ${t.coldBurstSize} calls at once from cold`, fmt(t.coldBurst.min), fmt(t.coldBurst.median), fmt(t.coldBurst.max)],
     ],
   );
+  const hm = res.home;
+  const row = (/** @type {string} */ name, /** @type {{ min: number, median: number, max: number }} */ x, digits = 0) => [name, fmt(x.min, digits), fmt(x.median, digits), fmt(x.max, digits)];
+  const homeTable = hm.isolateCount > 0
+    ? table(
+        ['figure', 'min', 'median', 'max'],
+        [
+          row('home calls per 1,000 warm relayed calls, 1 isolate', hm.relay.per1k.total, 2),
+          row('  of which call-log batches (appendCalls)', hm.relay.per1k.batches, 2),
+          row('  of which key-use notes (touchKeys, <= 1 a minute per key)', hm.relay.per1k.keyNotes, 2),
+          row('  of which token calls (token, refused)', hm.relay.per1k.tokenCalls, 2),
+          row('  of which other calls', hm.relay.per1k.other, 2),
+          row('  batches allowed by the flush rule', hm.relay.per1k.batchBound, 2),
+          row('  relay entries per batch', hm.relay.entriesPerBatch, 1),
+          row('call-log entries logged / calls made, 1 isolate (%)', hm.relay.loggedPct, 2),
+          row(`home calls per 1,000 warm relayed calls, ${hm.isolateCount} isolates`, hm.isolates.per1k.total, 2),
+          row('  of which call-log batches (appendCalls)', hm.isolates.per1k.batches, 2),
+          row('  of which key-use notes (touchKeys)', hm.isolates.per1k.keyNotes, 2),
+          row('  of which token calls (token, refused)', hm.isolates.per1k.tokenCalls, 2),
+          row('  of which other calls', hm.isolates.per1k.other, 2),
+          row('  batches allowed by the flush rule', hm.isolates.per1k.batchBound, 2),
+          row('  relay entries per batch', hm.isolates.entriesPerBatch, 1),
+          row(`call-log entries logged / calls made, ${hm.isolateCount} isolates (%)`, hm.isolates.loggedPct, 2),
+          row(`token requests, ${hm.isolateCount} isolates x ${hm.isolateBurst} calls at once from cold`, hm.isoCold.tokenRequests),
+          row('  token calls to the home for them (one per isolate expected)', hm.isoCold.homeTokenCalls),
+          row('  p99 of the slowest isolate\'s burst (ms)', hm.isoCold.p99, 1),
+          row('calls failed after a revocation before the first 200', hm.revocation.failedBeforeFirst),
+          row('  latency of that first call after the revocation (ms)', hm.revocation.firstMs, 1),
+          row('  latency of a warm call just before, same isolate (ms)', hm.revocation.warmMs, 1),
+          row('  upstream refusals (401) seen', hm.revocation.refusals),
+          row('  token requests for the new token', hm.revocation.tokenRequests),
+          row(`each of the other ${hm.isolateCount - 1} isolates' first call after it: failed`, hm.revocation.othersFailed),
+          row('  slowest of those first calls (ms)', hm.revocation.othersMaxMs, 1),
+        ],
+      )
+    : '';
   const d = res.sizes.dashboardJs;
   const w = res.sizes.workerUpload;
   const sizeTable = table(
@@ -519,6 +816,7 @@ function render(res) {
     'Relay against bare, and token requests:',
     ratioTable,
     '',
+    ...(homeTable ? ['Connection home and call log:', homeTable, ''] : []),
     sizeTable,
     '',
     ...(memoryTable ? [memoryTable, ''] : []),
@@ -542,7 +840,7 @@ is kept).
 - **Date:** ${m.date}
 - **Machine:** ${m.machine.cores} cores (${m.machine.cpu}), ${m.machine.memoryGiB} GiB memory, ${m.machine.os}; 1-minute load average ${fmt(m.machine.loadAverage1m.before, 2)} before the run, ${fmt(m.machine.loadAverage1m.after, 2)} after (anything above ~0 is other work sharing the cores)
 - **Versions:** Node ${m.versions.node}, workerd ${m.versions.workerd} (miniflare ${m.versions.miniflare}), wrangler ${m.versions.wrangler}, autocannon ${m.versions.autocannon}, hono ${m.versions.hono}, vite ${m.versions.vite}; compatibility date ${s.compatibilityDate}
-- **Load:** ${n} round${n === 1 ? '' : 's'}; ${s.connections} concurrent callers, ${load}; relay-cold: ${s.coldBurst} calls at once right after a token purge; token count: ${s.warmCalls.toLocaleString('en-US')} warm calls at ${s.tokenConnections} callers; mock token endpoint delay ${s.tokenDelayMs} ms. Run took ${m.durationS} s.
+- **Load:** ${n} round${n === 1 ? '' : 's'}; ${s.connections} concurrent callers, ${load}; relay-cold: ${s.coldBurst} calls at once right after a token purge; token count: ${s.warmCalls.toLocaleString('en-US')} warm calls at ${s.tokenConnections} callers; ${res.home.isolateCount > 0 ? `isolates: ${res.home.isolateCount} x ${res.home.isolateBurst} calls at once from cold, then ${res.home.isolateCount} x ${s.isolateCallers} callers warm; ` : ''}mock token endpoint delay ${s.tokenDelayMs} ms. Run took ${m.durationS} s.
 
 ## Throughput and latency
 
@@ -554,7 +852,7 @@ ${scenarioTable}
 
 ${ratioTable}
 
-## Sizes
+${homeTable ? `## Connection home and call log\n\n${homeTable}\n\n` : ''}## Sizes
 
 ${sizeTable}
 ${memoryTable ? `\n## Memory of \`npm start\` under load\n\n${memoryTable}\n` : ''}
@@ -600,6 +898,35 @@ ${targetTable}
   follows it: the difference is what a cold token costs the callers. The cold token count is the
   single-flight proof: one token request however many callers arrive together.
 - Token requests are counted by the mock token endpoint itself, not reported by the product.
+- **Connection home and call log.** The home's calls are counted by the home: the bench runs the
+  built Worker's \`ConnectionHome\` through a subclass (bench/home-count.js) that counts each call of
+  its public methods (what isolates call over RPC) and answers the counts to the bench through
+  Miniflare's Durable Object API. The Worker's \`fetch\`, the relay's hot path, is the build's,
+  unchanged. One window per round covers the warm relay slices of every load level (${s.connections}, ${s.many}
+  and 1 callers). Its calls are split by what they are for: the call log's batches
+  (\`appendCalls\`: one per 100 entries of a connection, or when an isolate's 1-second timer runs;
+  "allowed by the flush rule" is calls/100 rounded up plus one per started second and isolate),
+  key-use notes (\`touchKeys\`, at most once a minute per key and isolate), token calls (\`token\`,
+  \`refused\`) and anything else. Calls made are counted by the mock upstream; entries logged are the
+  difference of the \`GET /api/connections/<slug>/stats?window=1h\` totals read before and after the
+  window, once the home has received an entry for every call made (or nothing new for 3 s; the
+  timed flush runs 1 s after the last call), minus the window's token requests (each is an entry
+  too). The bench's own reads of the stats fall outside the window.
+- **${hmIsolates(res)} isolates**: one more Miniflare (one workerd) runs the built Worker as ${hmIsolates(res)} scripts, each
+  its own isolate and module cache, bound through \`scriptName\` to the home class hosted by a
+  further script that takes no relay calls (as test/e2e/isolates.test.ts). Each round makes a new
+  connection there (cold caches everywhere): ${res.home.isolateBurst} calls at once at each isolate, all together, with
+  token requests counted by the mock token endpoint for that connection's OAuth client; then all
+  isolates under load at once for the call-log window; then the revocation: the mock API refuses
+  (401, \`invalid_token\`) every token issued so far to that client and accepts only new ones.
+  Calls go one at a time to the first isolate until one answers 200 (the failures before it are
+  counted; its latency, measured by the bench process, includes the refusal, the new token from an
+  endpoint that takes ${s.tokenDelayMs} ms, and the retry), then one to each other isolate, which still holds
+  the refused token in its memory.
+- **This machine is shared**: 2 cores, with other work running (see the load average above), so
+  absolute figures move by tens of percent between rounds. bare, relay and npm start are
+  interleaved so that the ratios suffer less; read the medians with their min..max ranges, not
+  single cells. Counts (token requests, home calls, entries logged) do not depend on speed.
 - Dashboard JS is the sum of dist/client/assets/*.js (gzip: each file at zlib's default level); the Worker
   upload is what \`wrangler deploy --dry-run\` prints as "Total Upload" (KiB = 1024 bytes).
 - Targets for npm start (issue 11): at ${s.many} callers at least the relay's ratio to bare of the same run (aim
@@ -608,6 +935,12 @@ ${targetTable}
   relay p50 within ${TARGETS.p50DiffMs} ms of bare (judged both at ${s.connections} callers and with 1 caller); dashboard JS
   <= ${TARGETS.dashboardGzipKB} kB gzip; Worker upload <= ${TARGETS.workerUploadKiB} KiB. Ratio and latency targets are judged on the median
   of the rounds, token targets on every round.
+- Targets (issue "connection home"): no Durable Object call on the warm relay path (no token
+  call, nothing but the call log's batches and key-use notes); relay/bare throughput with the call
+  log on (it is always on) not below ${TARGETS.throughputFloor}, aim ${TARGETS.throughputRatio}; ${hmIsolates(res)} isolates x ${res.home.isolateBurst} concurrent calls
+  from cold: ${TARGETS.coldTokens} token request; after a revocation the first call answers (${TARGETS.failedAfterRevocation} failures). Targets
+  (issue "call log"): entries logged = calls made (${TARGETS.loggedPct} %), and the home's calls per 1,000
+  relayed calls are the call log's batches. Counts are judged on every round.
 - \`npm run bench:profile\` shows where the relay's time goes (steps of the relay path added one
   by one to the bare Worker, and CPU profiles of both through workerd's inspector).
 ${findings ? `\n${findings}\n` : ''}`;

@@ -19,7 +19,8 @@ export const CALL_PATH = '/items/42?view=full';
 
 /** @typedef {{ url: string, headers: Record<string, string> }} Target */
 /** @typedef {{ ok: number, failed: number, statusCodes: Record<string, unknown>, elapsedMs: number, rps: number, p50: number, p99: number, max: number, mean: number }} LoadResult */
-/** @typedef {{ tokenRequests: number, upstream: Record<string, { requests: number, withToken: number, withRelayKey: number }> }} Counts */
+/** @typedef {{ tokenRequests: number, byClient: Record<string, number>, upstream: Record<string, { requests: number, withToken: number, withRelayKey: number, refused: number }> }} Counts */
+/** @typedef {{ calls: Record<string, number>, entries: Record<string, number> }} HomeCounts */
 
 /**
  * A small JSON-aware fetch.
@@ -72,15 +73,19 @@ export async function startStack(options) {
     const { tokenOrigin, upstreamOrigin } = await mocks.ready;
     await Promise.all([workers.ready, load.ready]);
     const adminToken = `bench_${randomBytes(24).toString('base64url')}`;
-    /** @type {{ bareUrl: string, productUrl: string, extraUrls: Record<string, string>, extraProductUrls: Record<string, string> }} */
-    const { bareUrl, productUrl, extraUrls, extraProductUrls } = await workers.call({
-      cmd: 'start',
-      upstreamOrigin,
+    const secretsKey = randomBytes(32).toString('base64url');
+    const workerSource = {
       scriptPath: join(workerDir, wranglerConfig.main ?? 'index.js'),
       compatibilityDate: wranglerConfig.compatibility_date,
       compatibilityFlags: wranglerConfig.compatibility_flags ?? [],
       adminToken,
-      secretsKey: randomBytes(32).toString('base64url'),
+      secretsKey,
+    };
+    /** @type {{ bareUrl: string, productUrl: string, extraUrls: Record<string, string>, extraProductUrls: Record<string, string> }} */
+    const { bareUrl, productUrl, extraUrls, extraProductUrls } = await workers.call({
+      cmd: 'start',
+      upstreamOrigin,
+      ...workerSource,
       inspectorPort: options.inspectorPort,
       bareInspectorPort: options.bareInspectorPort,
       extra: options.extraWorkers ?? [],
@@ -94,22 +99,28 @@ export async function startStack(options) {
 
     // The connection and a relay key, through the admin API as a user would.
     const admin = { Authorization: `Bearer ${adminToken}` };
-    /** @param {string} origin @returns {Promise<{ key: string } | { missing: string }>} */
-    const setUp = async (origin) => {
+    /**
+     * A client-credentials connection `slug` (OAuth client `clientId` at the mock token endpoint)
+     * created at `origin`, and a relay key for it made through `keyOrigin` (default: `origin`).
+     * @param {string} origin @param {{ slug?: string, clientId?: string, keyOrigin?: string }} [o]
+     * @returns {Promise<{ key: string } | { missing: string }>}
+     */
+    const setUp = async (origin, o = {}) => {
+      const slug = o.slug ?? SLUG;
       const created = await call(`${origin}/api/connections`, {
         method: 'POST',
         headers: admin,
         json: {
           name: 'Benchmark',
-          slug: SLUG,
+          slug,
           baseUrl: `${upstreamOrigin}/api`,
-          auth: { method: 'oauth2_client_credentials', clientId: 'bench-client', clientSecret: 'bench-secret', tokenUrl: `${tokenOrigin}/oauth/token`, scope: 'read' },
+          auth: { method: 'oauth2_client_credentials', clientId: o.clientId ?? 'bench-client', clientSecret: 'bench-secret', tokenUrl: `${tokenOrigin}/oauth/token`, scope: 'read' },
         },
       });
       if (created.status !== 201) throw new Error(`POST /api/connections answered ${created.status}: ${created.text}`);
-      const keyRes = await call(`${origin}/api/connections/${SLUG}/keys`, { method: 'POST', headers: admin, json: { name: 'bench' } });
+      const keyRes = await call(`${o.keyOrigin ?? origin}/api/connections/${slug}/keys`, { method: 'POST', headers: admin, json: { name: 'bench' } });
       if (keyRes.status === 201) return { key: JSON.parse(keyRes.text).key };
-      return { missing: `POST /api/connections/${SLUG}/keys answered ${keyRes.status}: ${keyRes.text.slice(0, 300)}` };
+      return { missing: `POST /api/connections/${slug}/keys answered ${keyRes.status}: ${keyRes.text.slice(0, 300)}` };
     };
     const main = await setUp(productUrl);
     /** @type {string | undefined} why the relay cannot be measured */
@@ -162,6 +173,40 @@ export async function startStack(options) {
       stop,
       /** @returns {Promise<Counts>} */
       counts: () => mocks.call({ cmd: 'counts' }),
+      /** The mock API refuses (401) every token issued so far to OAuth client `client`. @returns {Promise<number>} tokens revoked */
+      revoke: (/** @type {string} */ client) => mocks.call({ cmd: 'revoke', client }),
+      /**
+       * Calls received so far by the connection homes of a Worker ('product', or 'isolates' once
+       * started), by method, and the entries of their call-log batches by kind (bench/home-count.js).
+       * @param {string} [worker] @param {string} [slug] the home read from (its isolate's counts)
+       * @returns {Promise<HomeCounts>}
+       */
+      homeCalls: (worker = 'product', slug = SLUG) => workers.call({ cmd: 'homeCalls', worker, slug }),
+      /**
+       * The call log's totals of the last hour (`GET /api/connections/<slug>/stats?window=1h`).
+       * @param {string} [origin] @param {string} [slug] @returns {Promise<{ total: number, outcomes: Record<string, number> }>}
+       */
+      async callTotals(origin = productUrl, slug = SLUG) {
+        const res = await call(`${origin}/api/connections/${slug}/stats?window=1h`, { headers: admin });
+        if (res.status !== 200) throw new Error(`GET stats answered ${res.status}: ${res.text.slice(0, 300)}`);
+        return JSON.parse(res.text).totals;
+      },
+      /**
+       * The built Worker as `count` scripts (isolates) in one more Miniflare, bound to one home
+       * class in a script of its own ('iso-home'); then `isolateConnection` makes connections there.
+       * @param {number} count @returns {Promise<{ homeUrl: string, edgeUrls: string[] }>}
+       */
+      startIsolates: (count) => workers.call({ cmd: 'isolates', count, ...workerSource }),
+      /**
+       * A new connection `slug` (OAuth client `clientId`) created through the first isolate, its key
+       * through the second; answers one relay target per isolate.
+       * @param {string[]} edgeUrls @param {string} slug @param {string} clientId @returns {Promise<Target[]>}
+       */
+      async isolateConnection(edgeUrls, slug, clientId) {
+        const set = await setUp(/** @type {string} */ (edgeUrls[0]), { slug, clientId, keyOrigin: edgeUrls[1] ?? edgeUrls[0] });
+        if ('missing' in set) throw new Error(`isolates: ${set.missing}`);
+        return edgeUrls.map((url) => ({ url: `${url}/relay/${slug}${CALL_PATH}`, headers: { ...headersFor('i'), Authorization: `Bearer ${set.key}` } }));
+      },
       /** CPU µs used so far by each Worker's workerd process ('bare', 'product', ..., and 'start': npm start's workerd). @returns {Promise<Record<string, number>>} */
       cpu: async () => ({ ...(await workers.call({ cmd: 'cpu' })), ...(npmStart ? { start: cpuMicros(npmStart.workerdPid()) } : {}) }),
       /** workerd process ids by Worker name ('bare', 'product', and 'start': npm start's). @returns {Promise<Record<string, number | undefined>>} */

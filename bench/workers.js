@@ -5,14 +5,23 @@
 // - product: the built Worker (dist/edge_api_connector/index.js) with an in-memory KV namespace.
 // Spoken to over IPC: { cmd: 'start', ... } -> { bareUrl, productUrl, extraUrls, extraProductUrls };
 // { cmd: 'cpu' } -> CPU µs used so far by each Worker's workerd process, by Worker name (Linux);
-// { cmd: 'pids' } -> those processes' ids, by Worker name.
+// { cmd: 'pids' } -> those processes' ids, by Worker name;
+// { cmd: 'homeCalls', worker, slug } -> the calls the connection homes of that Worker received so
+//   far, by method (bench/home-count.js), read from the home of `slug`;
+// { cmd: 'isolates', count } -> one more Miniflare (one workerd) running the built Worker as
+//   `count` scripts, each its own isolate with its own module cache, bound to one home class hosted
+//   by a further script ('iso-home', which takes no relay calls): { homeUrl, edgeUrls }. Its homes
+//   answer `homeCalls` with worker 'isolates'.
+// The product's home class is ConnectionHome with a counting subclass (bench/home-count.js); the
+// Worker's own code and its `fetch` are the build's, unchanged.
 // Optional (bench/profile.js): inspector ports for bare and product (CPU profiles), extra Workers
 // (variants of the bare one, with its bindings) to weigh single steps of the relay path, and
 // extra builds of the product (e.g. patched copies) to weigh a change against the current one.
 // Miniflare 5 (wrangler's) takes the v4 options shape through convertV4MiniflareOptions.
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { COUNTED_HOME_CLASS, countedHomeModule, homeRpcMethods } from './home-count.js';
 import { serveParent } from './lib.js';
 
 /** The passthrough Worker: same URL shape as the relay, forwards method, headers and body. */
@@ -33,6 +42,18 @@ export default {
 
 /** @type {Miniflare[]} */
 const running = [];
+/** Which Miniflare serves which Worker (by name), and the script that hosts its home class. */
+/** @type {Map<string, { mf: Miniflare, homeScript?: string }>} */
+const byName = new Map();
+const methods = homeRpcMethods();
+/** The counting home module, placed beside the built Worker so that `./index.js` resolves. @param {string} scriptPath */
+const countedSource = (scriptPath) => ({
+  modules: [
+    { type: /** @type {const} */ ('ESModule'), path: join(dirname(scriptPath), '__bench_counted_home.js'), contents: countedHomeModule(methods) },
+    { type: /** @type {const} */ ('ESModule'), path: scriptPath },
+  ],
+  modulesRoot: dirname(scriptPath),
+});
 /** The workerd process of each Worker, by name (Linux: found in /proc as children of this process). */
 /** @type {Map<string, number>} */
 const pids = new Map();
@@ -98,13 +119,70 @@ async function start(options) {
   const url = await mf.ready;
   const pid = workerdChildren().find((p) => !known.has(p));
   if (pid && typeof options.name === 'string') pids.set(options.name, pid);
+  if (typeof options.name === 'string') byName.set(options.name, { mf });
   return url.origin;
+}
+
+/**
+ * The home calls so far of Worker `worker` ('product', 'isolates', ...), read from the home of `slug`.
+ * @param {string} worker @param {string} slug
+ */
+async function homeCalls(worker, slug) {
+  const found = byName.get(worker);
+  if (!found) throw new Error(`no Worker ${worker}`);
+  /** @type {any} Miniflare's proxy of the namespace (its types are the runtime's) */
+  const ns = await found.mf.getDurableObjectNamespace('HOMES', found.homeScript);
+  const res = await ns.get(ns.idFromName(slug)).fetch('http://home.invalid/bench-counts');
+  if (!res.ok) throw new Error(`home counts answered ${res.status}`);
+  return res.json();
+}
+
+/**
+ * The built Worker as \`count\` scripts in one Miniflare, bound to one home class in 'iso-home'.
+ * @param {any} msg
+ */
+async function isolates(msg) {
+  const common = {
+    compatibilityDate: msg.compatibilityDate,
+    compatibilityFlags: msg.compatibilityFlags ?? [],
+    // One namespace id for all: every script reads and writes the same KV, as the locations of one account do.
+    kvNamespaces: { CONNECTIONS: 'shared-connections' },
+    bindings: { ADMIN_TOKEN: msg.adminToken, SECRETS_KEY: msg.secretsKey, INSECURE_ALLOW_LOOPBACK: 'true' },
+    // Each script on its own socket: a request goes to that script's isolate and no other.
+    unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+  };
+  const edges = Array.from({ length: msg.count }, (_, i) => `iso-${i + 1}`);
+  const workers = [
+    { name: 'iso-home', ...countedSource(msg.scriptPath), ...common, durableObjects: { HOMES: { className: COUNTED_HOME_CLASS, useSQLite: true } } },
+    ...edges.map((name) => ({
+      name,
+      modules: true,
+      scriptPath: msg.scriptPath,
+      modulesRoot: dirname(msg.scriptPath),
+      ...common,
+      durableObjects: { HOMES: { className: COUNTED_HOME_CLASS, scriptName: 'iso-home', useSQLite: true } },
+    })),
+  ];
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, logRequests: false, verbose: false, workers }));
+  running.push(mf);
+  const known = new Set(pids.values());
+  await mf.ready;
+  const pid = workerdChildren().find((p) => !known.has(p));
+  if (pid) pids.set('isolates', pid);
+  byName.set('isolates', { mf, homeScript: 'iso-home' });
+  const homeUrl = (await mf.unsafeGetDirectURL('iso-home')).origin;
+  /** @type {string[]} */
+  const edgeUrls = [];
+  for (const name of edges) edgeUrls.push((await mf.unsafeGetDirectURL(name)).origin);
+  return { homeUrl, edgeUrls };
 }
 
 serveParent(
   async (msg) => {
     if (msg.cmd === 'cpu') return Object.fromEntries([...pids].map(([name, pid]) => [name, cpuMicros(pid)]));
     if (msg.cmd === 'pids') return Object.fromEntries(pids);
+    if (msg.cmd === 'homeCalls') return homeCalls(msg.worker, msg.slug);
+    if (msg.cmd === 'isolates') return isolates(msg);
     if (msg.cmd !== 'start') throw new Error(`unknown command ${msg.cmd}`);
     const bareOptions = { modules: true, compatibilityDate: msg.compatibilityDate, bindings: { UPSTREAM: `${msg.upstreamOrigin}/api` } };
     const bareUrl = await start({ ...(msg.bareInspectorPort ? { inspectorPort: msg.bareInspectorPort } : {}), name: 'bare', script: BARE_WORKER, ...bareOptions });
@@ -116,13 +194,11 @@ serveParent(
       start({
         ...(inspectorPort ? { inspectorPort } : {}),
         name,
-        scriptPath,
-        modulesRoot: dirname(scriptPath),
-        modules: true,
+        ...countedSource(scriptPath),
         compatibilityDate: msg.compatibilityDate,
         compatibilityFlags: msg.compatibilityFlags ?? [],
         kvNamespaces: ['CONNECTIONS'],
-        durableObjects: { HOMES: { className: 'ConnectionHome', useSQLite: true } },
+        durableObjects: { HOMES: { className: COUNTED_HOME_CLASS, useSQLite: true } },
         bindings: { ADMIN_TOKEN: msg.adminToken, SECRETS_KEY: msg.secretsKey, INSECURE_ALLOW_LOOPBACK: 'true' },
       });
     const productUrl = await product('product', msg.scriptPath, msg.inspectorPort);

@@ -81,11 +81,31 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   assert.equal(res.tokens.relayedWithoutToken, 0, 'every relayed call carried the access token');
   assert.equal(res.tokens.relayedWithRelayKey, 0, 'no relayed call carried the relay key');
 
+  // The connection home and the call log (counts, not speed): on the warm relay path the home
+  // gets the call log's batches and nothing for tokens; every call made is logged; 4 isolates from
+  // cold make one token request; after a revocation the first call answers.
+  const home = res.home;
+  for (const [name, w] of Object.entries({ '1 isolate': home.relay, '4 isolates': home.isolates }) as [string, any][]) {
+    assert.equal(w.rounds, 1, `${name}: measured`);
+    assert.ok(w.made > 0 && w.per1k.batches.median > 0, `${name}: call-log batches counted`);
+    assert.equal(w.per1k.tokenCalls.max, 0, `${name}: no token call to the home on the warm path`);
+    assert.equal(w.per1k.other.max, 0, `${name}: no home call but batches and key-use notes`);
+    assert.equal(w.logged, w.made, `${name}: every call made is logged`);
+  }
+  assert.equal(home.isolateCount, 4);
+  assert.equal(home.isoCold.tokenRequests.min, 1, 'one token request for 4 isolates from cold');
+  assert.equal(home.isoCold.tokenRequests.max, 1);
+  assert.equal(home.revocation.failedBeforeFirst.max, 0, 'the first call after a revocation answers 200');
+  assert.equal(home.revocation.othersFailed.max, 0, "each other isolate's first call answers 200");
+  assert.equal(home.revocation.tokenRequests.max, 1, 'one token request for the new token');
+  assert.ok(home.revocation.refusals.min >= 1 && Number.isFinite(home.revocation.firstMs.median), 'the revocation was met and its first answer timed');
+  assert.match(stdout, /home calls per 1,000 warm relayed calls/);
+
   const { dashboardJs, workerUpload } = res.sizes;
   assert.ok(dashboardJs.files > 0 && dashboardJs.rawBytes > dashboardJs.gzipBytes && dashboardJs.gzipBytes > 0, 'dashboard JS sizes');
   assert.ok(workerUpload.kib > workerUpload.gzipKib && workerUpload.gzipKib > 0, 'Worker upload sizes from wrangler --dry-run');
 
-  assert.equal(res.targets.length, 11, 'every target is judged');
+  assert.equal(res.targets.length, 18, 'every target is judged');
   for (const t of res.targets) assert.equal(typeof t.met, 'boolean');
   assert.ok(res.meta.machine.cores > 0 && res.meta.machine.memoryGiB > 0);
   assert.match(stdout, /relay\/bare throughput/);
