@@ -18,6 +18,7 @@ import { UsagePanel } from '../components/usage-panel';
 import { deleteConnection, getConnection } from '../data';
 
 // Chunks of their own, loaded when a connection page is first shown.
+const TestRequestPanel = lazy(() => import('../components/test-request-panel').then((m) => ({ default: m.TestRequestPanel })));
 const ActivityPanel = lazy(() => import('../components/activity-panel').then((m) => ({ default: m.ActivityPanel })));
 
 function DeletePanel(props: { view: ConnectionView }) {
@@ -78,6 +79,7 @@ function ConnectionDetails(props: { view: ConnectionView }) {
         <KeysPanel slug={props.view.slug} />
         <UsagePanel view={props.view} />
         <Suspense fallback={<Loading>Loading activity…</Loading>}>
+          <TestRequestPanel view={props.view} />
           <ActivityPanel view={props.view} />
         </Suspense>
         <section class="card panel-wide" aria-labelledby="settings-title">
