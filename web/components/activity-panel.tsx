@@ -21,6 +21,7 @@ import type { ConnectionView } from '../../contract/connection';
 import * as api from '../api/client';
 import { CALLS_PAGE_SIZE, getCallStats, getCalls } from '../activity-data';
 import { dateTime } from '../format';
+import './activity.css';
 import { BusyButton } from './busy';
 import { CopyButton } from './copy-button';
 import { LoadingBoundary } from './loading-boundary';

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { TEST_REQUEST_METHODS, TestRequestSchema, type TestRequestAnswer, type TestRequestInput } from '../../contract/activity';
 import { type ConnectionView, fieldErrors } from '../../contract/connection';
 import { sendTestRequest } from '../activity-data';
+import './activity.css';
 import { BusyButton } from './busy';
 import { ProblemAlert } from './problem-alert';
 
