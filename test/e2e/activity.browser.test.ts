@@ -115,6 +115,8 @@ test('sends a test request through the relay and finds it in the activity with i
 
   if (SHOTS) {
     await page.screenshot({ path: `${SHOTS}/connection-light.png`, fullPage: true });
+    await activity.screenshot({ path: `${SHOTS}/Activity-light.png` });
+    await panel.screenshot({ path: `${SHOTS}/Send-a-test-request-light.png` });
     for (const [name, options] of [['dark', { dark: true }], ['phone', { width: 390 }], ['phone-dark', { width: 390, dark: true }]] as const) {
       const other = await signedIn(options);
       await other.page.screenshot({ path: `${SHOTS}/list-${name}.png`, fullPage: true });
@@ -122,6 +124,9 @@ test('sends a test request through the relay and finds it in the activity with i
       await other.page.getByRole('table', { name: /Recent calls/ }).waitFor();
       await other.page.getByRole('img', { name: /Calls per/ }).waitFor();
       await other.page.screenshot({ path: `${SHOTS}/connection-${name}.png`, fullPage: true });
+      for (const region of ['Activity', 'Send a test request']) {
+        await other.page.getByRole('region', { name: region }).screenshot({ path: `${SHOTS}/${region.replaceAll(' ', '-')}-${name}.png` });
+      }
       await other.context.close();
     }
   }
