@@ -7,7 +7,8 @@ import { action, json, query, redirect } from '@solidjs/router';
 import type { ConnectionInput } from '../contract/connection';
 import * as api from './api/client';
 
-export const getConnections = query(() => api.listConnections(), 'connections');
+/** One page of the listing: `q` a slug prefix ('' for all), `cursor` from the page before. */
+export const getConnections = query((q: string, cursor?: string) => api.listConnections({ q: q || undefined, cursor }), 'connections');
 export const getConnection = query((slug: string) => api.getConnection(slug), 'connection');
 export const getTokenStatus = query((slug: string) => api.getTokenStatus(slug), 'token-status');
 export const getKeys = query((slug: string) => api.listKeys(slug), 'relay-keys');
@@ -26,9 +27,12 @@ export const signIn = action(async (token: string) => {
   return session;
 }, 'sign-in');
 
-/** Creates (no `slug`) or replaces a connection; answers the stored view. */
-export const saveConnection = action(async (input: ConnectionInput, slug?: string) => {
-  const view = slug ? await api.replaceConnection(slug, input) : await api.createConnection(input);
+/**
+ * Creates (no `slug`) or replaces a connection; answers the stored view. A replace carries the
+ * loaded `version` as `If-Match`: someone else's save meanwhile makes it a 412, not a lost update.
+ */
+export const saveConnection = action(async (input: ConnectionInput, slug?: string, version?: number) => {
+  const view = slug ? await api.replaceConnection(slug, input, version) : await api.createConnection(input);
   return json(view, { revalidate: [getConnections.key, getConnection.keyFor(view.slug), getTokenStatus.keyFor(view.slug)] });
 }, 'save-connection');
 

@@ -44,6 +44,8 @@ try {
   // `*.browser.test.ts` files drive Chromium; the others need only the servers.
   const files = readdirSync('test/e2e')
     .filter((f) => f.endsWith('.test.ts') && (chromium || !f.endsWith('.browser.test.ts')))
+    // E2E_ONLY=<part of a file name> runs only the matching files (while working on them).
+    .filter((f) => !process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY))
     .map((f) => join('test/e2e', f));
   // Asynchronous on purpose: the mock upstream runs in this process and must keep answering.
   const run = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {

@@ -17,12 +17,22 @@ test('the first load (entry, preloads and stylesheets of index.html) stays withi
 
 test('the connection page and the editor are not part of the first load, but chunks of their own', () => {
   const first = sizes.firstLoad.files.map((f) => text(f.file)).join('\n');
-  for (const words of ['Relay keys', 'Client Secret', 'Allowed path prefixes']) {
+  for (const words of ['Relay keys', 'Client Secret', 'Allowed path prefixes', 'Recent calls', 'Send a test request']) {
     assert.ok(!first.includes(words), `"${words}" is in the first load`);
     assert.ok(
       sizes.lazy.some((chunk) => text(join('assets', chunk.file)).includes(words)),
       `no chunk on demand holds "${words}"`,
     );
+  }
+});
+
+test('the activity and the test request are chunks of their own, apart from the connection page', () => {
+  const holding = (words: string) => sizes.lazy.filter((chunk) => text(join('assets', chunk.file)).includes(words)).map((c) => c.file);
+  const page = holding('Delete connection');
+  assert.equal(page.length, 1, 'one chunk holds the connection page');
+  for (const words of ['Recent calls', 'Send a test request']) {
+    assert.equal(holding(words).length, 1, `"${words}" is in one chunk`);
+    assert.ok(!page.includes(holding(words)[0]!), `"${words}" is in the connection page's own chunk`);
   }
 });
 

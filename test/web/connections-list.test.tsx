@@ -57,6 +57,97 @@ describe('connection list', () => {
     expect(document.title).toBe('New connection · Edge API Connector');
   });
 
+  it('shows last call, calls in 24 h and error rate from the Summary, and says how fresh they are', async () => {
+    vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-02T13:00:00.000Z'));
+    const busy = { ...OAUTH_SUMMARY, lastCallAt: '2026-11-02T12:55:00.000Z', calls24h: 1234, errorRate24h: 0.125 };
+    const idle = { ...OAUTH_SUMMARY, name: 'Idle', slug: 'idle', lastCallAt: null, calls24h: 0, errorRate24h: null };
+    fakeApi({ 'GET /api/connections': () => json(200, { connections: [busy, idle], cursor: null }) });
+    renderApp('/');
+    const table = await screen.findByRole('table', { name: 'Connections' });
+    const headers = within(table).getAllByRole('columnheader').map((h) => h.textContent);
+    expect(headers).toEqual(['Name', 'Slug', 'Base URL', 'Method', 'Last call', 'Calls (24 h)', 'Errors (24 h)', 'Updated']);
+    const [first, second] = within(table).getAllByRole('row').slice(1).map((r) => within(r).getAllByRole('cell').map((c) => c.textContent));
+    expect(first!.slice(3, 6)).toEqual(['5 minutes ago', '1,234', '13 %']);
+    expect(second!.slice(3, 6)).toEqual(['Never', '0', '—']);
+    expect(screen.getByText(/updated every minute/)).toBeTruthy();
+  });
+
+  it('loads the next page with the cursor on Load more, also after a short or empty page, until the cursor is null', async () => {
+    const summary = (slug: string) => ({ ...OAUTH_SUMMARY, slug, name: slug.toUpperCase() });
+    const api = fakeApi({
+      'GET /api/connections': () => json(200, { connections: [summary('a')], cursor: 'c1' }),
+      'GET /api/connections?cursor=c1': () => json(200, { connections: [], cursor: 'c2' }),
+      'GET /api/connections?cursor=c2': () => json(200, { connections: [summary('b')], cursor: null }),
+    });
+    renderApp('/');
+    await screen.findByRole('link', { name: 'A' });
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }));
+    await waitFor(() => expect(api.calls('GET /api/connections?cursor=c1')).toHaveLength(1));
+    // The empty page did not end the listing.
+    const more = screen.getByRole('button', { name: 'Load more' });
+    await waitFor(() => expect(more.getAttribute('aria-busy')).toBeNull());
+    fireEvent.click(more);
+    await screen.findByRole('link', { name: 'B' });
+    expect(screen.getByRole('link', { name: 'A' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
+  });
+
+  it('shows why Load more failed and tries the same page again', async () => {
+    let attempts = 0;
+    fakeApi({
+      'GET /api/connections': () => json(200, { connections: [OAUTH_SUMMARY], cursor: 'c1' }),
+      'GET /api/connections?cursor=c1': () =>
+        ++attempts === 1 ? problem(503, 'Service unavailable', 'Try later.') : json(200, { connections: [{ ...OAUTH_SUMMARY, slug: 'b', name: 'Bee' }], cursor: null }),
+    });
+    renderApp('/');
+    fireEvent.click(await screen.findByRole('button', { name: 'Load more' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('Service unavailable');
+    fireEvent.click(within(alert).getByRole('button', { name: 'Try again' }));
+    await screen.findByRole('link', { name: 'Bee' });
+    expect(screen.getByRole('link', { name: 'Acme CRM' })).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('filters loaded rows by name at once and asks the server for slugs starting with the text after a pause', async () => {
+    const weather = { ...OAUTH_SUMMARY, name: 'Weather', slug: 'weather' };
+    const acmeOld = { ...OAUTH_SUMMARY, name: 'Old ledger', slug: 'acme-ledger' };
+    const api = fakeApi({
+      'GET /api/connections': () => json(200, { connections: [OAUTH_SUMMARY, weather], cursor: 'next' }),
+      'GET /api/connections?q=acme': () => json(200, { connections: [OAUTH_SUMMARY, acmeOld], cursor: null }),
+    });
+    renderApp('/');
+    await screen.findByRole('link', { name: 'Weather' });
+    const filter = screen.getByLabelText('Filter');
+    expect(filter.getAttribute('aria-describedby')).toBe('connection-filter-help');
+    expect(screen.getByText(/slugs starting with the text/).textContent).toContain('rows already loaded');
+    fireEvent.input(filter, { target: { value: 'ACME' } });
+    // At once, from what is loaded: the name matches, the other row goes.
+    await waitFor(() => expect(screen.queryByRole('link', { name: 'Weather' })).toBeNull());
+    expect(screen.getByRole('link', { name: 'Acme CRM' })).toBeTruthy();
+    expect(api.calls('GET /api/connections?q=acme')).toHaveLength(0);
+    // After the pause, one request with the lowercased slug prefix finds a row not loaded yet.
+    await screen.findByRole('link', { name: 'Old ledger' });
+    expect(api.calls('GET /api/connections?q=acme')).toHaveLength(1);
+    expect(screen.getAllByRole('link', { name: 'Acme CRM' })).toHaveLength(1);
+    // The server's listing for the filter has ended: nothing more to load for it.
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
+  });
+
+  it('sends no server filter for text that cannot start a slug, and says when nothing matches', async () => {
+    const api = fakeApi({ 'GET /api/connections': () => json(200, { connections: [OAUTH_SUMMARY], cursor: null }) });
+    renderApp('/');
+    await screen.findByRole('link', { name: 'Acme CRM' });
+    fireEvent.input(screen.getByLabelText('Filter'), { target: { value: 'no such thing' } });
+    expect(await screen.findByRole('heading', { name: 'No matching connections' })).toBeTruthy();
+    expect(screen.getByText(/Nothing matches “no such thing”/)).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(api.requests.filter((r) => r.path.includes('q='))).toEqual([]);
+    fireEvent.click(screen.getByRole('button', { name: 'Clear filter' }));
+    await screen.findByRole('link', { name: 'Acme CRM' });
+    expect(document.activeElement).toBe(screen.getByLabelText('Filter'));
+  });
+
   it('says so when the service cannot be reached', async () => {
     fakeApi({ 'GET /api/connections': () => Promise.reject(new TypeError('Failed to fetch')) });
     renderApp('/');

@@ -55,12 +55,19 @@ export const OAUTH_VIEW: ConnectionView = {
 
 export const TOKEN_STATUS = { cached: false, expiresAt: null, lastError: null, fetches: 0 };
 
-/** What a connection's page asks for when it opens: the view, its keys and (for OAuth) its token status. */
+/** Stats of a window without calls, as the API answers them. */
+export function emptyStats(window: '1h' | '24h' | '7d' = '24h') {
+  return { window, bucketSeconds: 3600, buckets: [], totals: { total: 0, outcomes: {}, p50Ms: null, p95Ms: null, errorRate: null } };
+}
+
+/** What a connection's page asks for when it opens: the view, its keys, its activity and (for OAuth) its token status. */
 export function connectionRoutes(view: ConnectionView = OAUTH_VIEW): Routes {
   const path = `/api/connections/${view.slug}`;
   return {
     [`GET ${path}`]: () => json(200, view),
     [`GET ${path}/keys`]: () => json(200, { keys: [] }),
+    [`GET ${path}/calls?limit=50`]: () => json(200, { calls: [], cursor: null }),
+    [`GET ${path}/stats?window=24h`]: () => json(200, emptyStats()),
     ...(view.auth.method === 'oauth2_client_credentials' ? { [`GET ${path}/token`]: () => json(200, TOKEN_STATUS) } : {}),
   };
 }

@@ -5,7 +5,8 @@
  * network, is thrown as one `ApiProblemError` carrying the RFC 9457 problem; a 401 also tells the
  * app (through `onUnauthorized`) so that it can return to sign-in.
  */
-import type { ConnectionListAnswer, ConnectionSummary, NewRelayKeyAnswer, RelayKeyAnswer, TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
+import type { Call, CallKind, CallListAnswer, CallOutcome, StatsAnswer, StatsWindow, TestRequestAnswer, TestRequestInput } from '../../contract/activity';
+import type { ConnectionListAnswer, NewRelayKeyAnswer, RelayKeyAnswer, TokenStatusAnswer, TokenTestAnswer } from '../../contract/answers';
 import type { ConnectionInput, ConnectionView } from '../../contract/connection';
 import { maySessionExist, rememberSession } from './session-hint';
 
@@ -19,8 +20,10 @@ export class ApiProblemError extends Error {
   readonly title: string;
   readonly detail: string;
   readonly errors: FieldErrors;
+  /** Members of the problem beyond the standard ones (e.g. `version` of a `version-conflict`). */
+  readonly extensions: Record<string, unknown>;
 
-  constructor(problem: { status: number; title: string; detail?: string; type?: string; errors?: FieldErrors }) {
+  constructor(problem: { status: number; title: string; detail?: string; type?: string; errors?: FieldErrors; extensions?: Record<string, unknown> }) {
     super(problem.detail || problem.title);
     this.name = 'ApiProblemError';
     this.status = problem.status;
@@ -28,7 +31,18 @@ export class ApiProblemError extends Error {
     this.title = problem.title;
     this.detail = problem.detail ?? '';
     this.errors = problem.errors ?? {};
+    this.extensions = problem.extensions ?? {};
   }
+
+  /** The problem code: the last segment of `type` (`.../problems/version-conflict`), or '' for `about:blank`. */
+  get code(): string {
+    return this.type === 'about:blank' ? '' : this.type.slice(this.type.lastIndexOf('/') + 1);
+  }
+}
+
+/** True for the 412 of a save made against a version someone else has replaced meanwhile. */
+export function isVersionConflict(error: unknown): error is ApiProblemError {
+  return error instanceof ApiProblemError && error.status === 412;
 }
 
 export interface Session {
@@ -50,12 +64,13 @@ export function onUnauthorized(handler: (() => void) | undefined): void {
 
 interface RequestOptions {
   body?: unknown;
+  headers?: Record<string, string>;
   /** For calls where 401 is an answer, not a lost session (sign-in, session check). */
   expectUnauthorized?: boolean;
 }
 
 async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
+  const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...options.headers };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -95,7 +110,9 @@ async function readProblem(response: Response): Promise<ApiProblemError> {
     // Not JSON (e.g. a proxy's HTML page): the status line is all there is.
   }
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const { type: _type, title: _title, status: _status, detail: _detail, errors: _errors, ...extensions } = body;
   return new ApiProblemError({
+    extensions,
     status: response.status,
     title: text(body.title) ?? (response.statusText || `HTTP ${response.status}`),
     detail: text(body.detail),
@@ -139,9 +156,24 @@ export async function signOut(): Promise<void> {
   await request('DELETE', '/api/session', { expectUnauthorized: true });
 }
 
-export async function listConnections(): Promise<ConnectionSummary[]> {
-  const body = await request<ConnectionListAnswer>('GET', '/api/connections');
-  return body.connections;
+/** What a page of a listing asks for; absent members are left out of the query. */
+export interface ListConnectionsOptions {
+  limit?: number;
+  cursor?: string;
+  /** The start of a slug (lowercase letters, digits and hyphens). */
+  q?: string;
+}
+
+const queryString = (params: [string, string | number | undefined][]) => {
+  const search = new URLSearchParams();
+  for (const [name, value] of params) if (value !== undefined && value !== '') search.append(name, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+};
+
+/** One page of the listing: a page may be short or empty while `cursor` is not null; only null ends it. */
+export function listConnections(options: ListConnectionsOptions = {}): Promise<ConnectionListAnswer> {
+  return request('GET', `/api/connections${queryString([['limit', options.limit], ['cursor', options.cursor], ['q', options.q]])}`);
 }
 
 export function getConnection(slug: string): Promise<ConnectionView> {
@@ -152,9 +184,12 @@ export function createConnection(input: ConnectionInput): Promise<ConnectionView
   return request('POST', '/api/connections', { body: input });
 }
 
-/** Replaces a connection; a secret left out of `input` keeps the stored one. */
-export function replaceConnection(slug: string, input: ConnectionInput): Promise<ConnectionView> {
-  return request('PUT', connectionPath(slug), { body: input });
+/**
+ * Replaces a connection; a secret left out of `input` keeps the stored one. With `version` (the
+ * loaded View's) the save is refused with a 412 `version-conflict` when someone saved meanwhile.
+ */
+export function replaceConnection(slug: string, input: ConnectionInput, version?: number): Promise<ConnectionView> {
+  return request('PUT', connectionPath(slug), { body: input, headers: version === undefined ? undefined : { 'If-Match': `"${version}"` } });
 }
 
 export function deleteConnection(slug: string): Promise<void> {
@@ -185,4 +220,39 @@ export function createKey(slug: string, name: string): Promise<NewRelayKey> {
 
 export function revokeKey(slug: string, id: string): Promise<void> {
   return request('DELETE', `${connectionPath(slug)}/keys/${encodeURIComponent(id)}`);
+}
+
+/** Filters of the call log; each listed outcome or kind is one more allowed value. */
+export interface ListCallsOptions {
+  limit?: number;
+  cursor?: string;
+  outcomes?: readonly CallOutcome[];
+  kinds?: readonly CallKind[];
+  since?: string;
+}
+
+/** One page of a connection's call log, newest first; only a null `cursor` ends it. */
+export function listCalls(slug: string, options: ListCallsOptions = {}): Promise<CallListAnswer> {
+  const params: [string, string | number | undefined][] = [
+    ['limit', options.limit],
+    ['cursor', options.cursor],
+    ...(options.outcomes ?? []).map((o): [string, string] => ['outcome', o]),
+    ...(options.kinds ?? []).map((k): [string, string] => ['kind', k]),
+    ['since', options.since],
+  ];
+  return request('GET', `${connectionPath(slug)}/calls${queryString(params)}`);
+}
+
+export function getCall(slug: string, id: string): Promise<Call> {
+  return request('GET', `${connectionPath(slug)}/calls/${encodeURIComponent(id)}`);
+}
+
+/** Calls over time by outcome, with latency percentiles. */
+export function getStats(slug: string, window: StatsWindow): Promise<StatsAnswer> {
+  return request('GET', `${connectionPath(slug)}/stats?window=${window}`);
+}
+
+/** Sends one request through the relay core with the connection's credentials (logged as kind `test`). */
+export function sendTestRequest(slug: string, input: TestRequestInput): Promise<TestRequestAnswer> {
+  return request('POST', `${connectionPath(slug)}/request`, { body: input });
 }

@@ -41,6 +41,8 @@ export interface FormState {
   allowedPaths: string;
   allowedOrigins: string;
   timeoutMs: string;
+  retainDays: string;
+  fullQuery: boolean;
 }
 
 /** Error paths of the fields each method shows, in form order. */
@@ -64,10 +66,11 @@ const METHOD_FIELDS: Record<AuthMethod, string[]> = {
 export const ADVANCED_FIELDS = ['auth.clientAuth', 'auth.tokenParams', 'auth.tokenLifetimeSeconds'];
 
 const RELAY_FIELDS = ['relay.allowedMethods', 'relay.allowedPaths', 'relay.allowedOrigins', 'relay.timeoutMs'];
+const LOG_FIELDS = ['log.retainDays', 'log.fullQuery'];
 
 /** Error paths of the fields shown for a method, in form order. */
 export function visibleFields(method: AuthMethod): string[] {
-  return ['name', 'slug', 'baseUrl', 'auth.method', ...METHOD_FIELDS[method], ...RELAY_FIELDS];
+  return ['name', 'slug', 'baseUrl', 'auth.method', ...METHOD_FIELDS[method], ...RELAY_FIELDS, ...LOG_FIELDS];
 }
 
 /** The DOM id of the control for an error path. */
@@ -99,6 +102,8 @@ export function stateFromView(view?: ConnectionView): FormState {
     allowedPaths: (view?.relay?.allowedPaths ?? []).join('\n'),
     allowedOrigins: (view?.relay?.allowedOrigins ?? []).join('\n'),
     timeoutMs: view?.relay?.timeoutMs !== undefined ? String(view.relay.timeoutMs) : '',
+    retainDays: view?.log?.retainDays !== undefined ? String(view.log.retainDays) : '',
+    fullQuery: view?.log?.fullQuery ?? false,
   };
   const auth = view?.auth;
   if (auth?.method === 'oauth2_client_credentials') {
@@ -204,6 +209,11 @@ export function buildInput(state: FormState, stored?: ConnectionView): Record<st
 
   const input: Record<string, unknown> = { name: state.name, slug: state.slug, baseUrl: state.baseUrl, auth };
   if (Object.keys(relay).length) input.relay = relay;
+  // A replace stores the whole record: settings that were stored are sent back, also when turned off.
+  const retainDays = numberOrText(state.retainDays);
+  if (retainDays !== undefined || state.fullQuery || stored?.log) {
+    input.log = { ...(retainDays !== undefined ? { retainDays } : {}), fullQuery: state.fullQuery };
+  }
   return input;
 }
 

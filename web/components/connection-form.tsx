@@ -3,7 +3,7 @@
  * showing the server's field errors at their fields too. Each authentication method's fields are
  * their own component; this one holds the state, the submission and what leaving unsaved means.
  */
-import { useAction, useBeforeLeave, useSubmission } from '@solidjs/router';
+import { revalidate, useAction, useBeforeLeave, useSubmission } from '@solidjs/router';
 import { createEffect, createMemo, createSignal, For, type JSX, Match, on, onCleanup, Show, Switch } from 'solid-js';
 import * as v from 'valibot';
 import {
@@ -17,14 +17,15 @@ import {
   SECRET_FIELD,
   slugify,
 } from '../../contract/connection';
-import { ApiProblemError } from '../api/client';
-import { deleteConnection, saveConnection } from '../data';
+import { ApiProblemError, isVersionConflict } from '../api/client';
+import { deleteConnection, getConnection, saveConnection } from '../data';
 import { useSession } from '../session';
 import { ApiKeyFields } from './auth-api-key-fields';
 import { BasicFields } from './auth-basic-fields';
 import { BearerFields } from './auth-bearer-fields';
 import { OAuthFields } from './auth-oauth-fields';
 import { BusyButton } from './busy';
+import { LogSettingsFields } from './log-settings-fields';
 import {
   buildInput,
   type FormState,
@@ -119,9 +120,29 @@ export function ConnectionForm(props: ConnectionFormProps) {
 
   /** The server's problem with the last save, while it still applies. */
   const problem = () => (saving.pending ? undefined : saving.error);
+  /** Someone else saved since this form's view was loaded: the save was refused (412). */
+  const conflict = () => {
+    const err = problem();
+    return isVersionConflict(err) ? err : undefined;
+  };
+  const [reloading, setReloading] = createSignal(false);
+  /** Reads the stored connection again and shows it as stored: nothing of the stale form stays. */
+  const reload = async () => {
+    if (!props.view || reloading()) return;
+    setReloading(true);
+    try {
+      await revalidate(getConnection.keyFor(props.view.slug));
+    } finally {
+      setReloading(false);
+    }
+    saving.clear();
+    reset(props.view);
+    notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
+    form?.querySelector<HTMLInputElement>('input:not([readonly])')?.focus();
+  };
   const serverErrors = createMemo(() => {
     const err = problem();
-    if (!(err instanceof ApiProblemError)) return {};
+    if (!(err instanceof ApiProblemError) || err.status === 412) return {};
     const errors: Record<string, string[]> = { ...err.errors };
     if (err.status === 409 && !errors.slug) errors.slug = [err.detail || err.title];
     const stale = [...cleared()];
@@ -131,6 +152,16 @@ export function ConnectionForm(props: ConnectionFormProps) {
 
   /** What the alert says: the server's problem, or (after a submit) how many fields need attention. */
   const summary = createMemo(() => {
+    const conflicted = conflict();
+    if (conflicted) {
+      const now = typeof conflicted.extensions.version === 'number' ? ` (it is now at version ${conflicted.extensions.version}; this form shows version ${props.view?.version})` : '';
+      return {
+        title: 'Someone saved this connection meanwhile',
+        detail: `Your changes were not saved, so that theirs are not overwritten${now}. Reload to see the connection as it is saved now, then make your changes again.`,
+        messages: [] as string[],
+        reload: true,
+      };
+    }
     if (problem()) {
       const { title, detail } = describeError(problem());
       return { title, detail, messages: placedServerErrors().other };
@@ -167,7 +198,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
       return;
     }
     try {
-      const view = await save(result.output as ConnectionInput, props.view?.slug);
+      const view = await save(result.output as ConnectionInput, props.view?.slug, props.view?.version);
       setBaseline(snapshot(state()));
       notify(editing() ? `Saved changes to “${view.name}”.` : `Created “${view.name}”. Its relay URL is ready below.`);
       props.onSaved(view);
@@ -223,6 +254,11 @@ export function ConnectionForm(props: ConnectionFormProps) {
                 <ul>
                   <For each={s().messages}>{(m) => <li>{m}</li>}</For>
                 </ul>
+              </Show>
+              <Show when={'reload' in s()}>
+                <BusyButton busy={reloading()} onClick={() => void reload()}>
+                  Reload
+                </BusyButton>
               </Show>
             </div>
           )}
@@ -319,6 +355,8 @@ export function ConnectionForm(props: ConnectionFormProps) {
         </section>
 
         <RelayPolicyFields />
+
+        <LogSettingsFields />
 
         <div class="actions form-actions">
           <BusyButton type="submit" class="button-primary" busy={saving.pending}>

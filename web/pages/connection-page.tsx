@@ -1,8 +1,9 @@
 /** One connection: test, token status, relay keys, usage, settings and deletion. */
 import { A, createAsync, revalidate, useAction, useParams, useSubmission } from '@solidjs/router';
-import { Show } from 'solid-js';
+import { lazy, Show, Suspense } from 'solid-js';
 import { AUTH_METHOD_LABELS, type ConnectionView } from '../../contract/connection';
 import { ApiProblemError } from '../api/client';
+import { Loading } from '../components/busy';
 import { ConfirmButton } from '../components/confirm-button';
 import { ConnectionForm } from '../components/connection-form';
 import { KeysPanel } from '../components/keys-panel';
@@ -15,6 +16,10 @@ import { TimeAgo } from '../components/time-ago';
 import { TokenPanel } from '../components/token-panel';
 import { UsagePanel } from '../components/usage-panel';
 import { deleteConnection, getConnection } from '../data';
+
+// Chunks of their own, loaded when a connection page is first shown.
+const TestRequestPanel = lazy(() => import('../components/test-request-panel').then((m) => ({ default: m.TestRequestPanel })));
+const ActivityPanel = lazy(() => import('../components/activity-panel').then((m) => ({ default: m.ActivityPanel })));
 
 function DeletePanel(props: { view: ConnectionView }) {
   const remove = useAction(deleteConnection);
@@ -73,6 +78,10 @@ function ConnectionDetails(props: { view: ConnectionView }) {
         </Show>
         <KeysPanel slug={props.view.slug} />
         <UsagePanel view={props.view} />
+        <Suspense fallback={<Loading>Loading activity…</Loading>}>
+          <TestRequestPanel view={props.view} />
+          <ActivityPanel view={props.view} />
+        </Suspense>
         <section class="card panel-wide" aria-labelledby="settings-title">
           <h2 id="settings-title">Settings</h2>
           <ConnectionForm view={props.view} onSaved={() => {}} />
