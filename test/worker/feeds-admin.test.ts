@@ -206,6 +206,14 @@ describe('PUT /api/feeds/<id>', () => {
     expect(Object.keys(body.errors)).toEqual(['/connection']);
   });
 
+  it('saves without If-Match, matches * and refuses a malformed If-Match', async () => {
+    const created = await createFeed();
+    expect((await admin(`/api/feeds/${created.id}`, { method: 'PUT', json: feedInput({ name: 'No tag' }) })).status).toBe(200);
+    expect((await admin(`/api/feeds/${created.id}`, { method: 'PUT', headers: { 'If-Match': '*' }, json: feedInput() })).status).toBe(200);
+    await expectProblem(await admin(`/api/feeds/${created.id}`, { method: 'PUT', headers: { 'If-Match': 'three' }, json: feedInput() }), 400, 'bad-request');
+    expect(((await (await admin(`/api/feeds/${created.id}`)).json()) as { version: number }).version).toBe(3);
+  });
+
   it('answers 400 for an invalid body and 404 for an unknown feed', async () => {
     const created = await createFeed();
     const bad = feedInput();
