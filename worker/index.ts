@@ -10,6 +10,7 @@ import { problemResponse, toProblem } from './errors';
 import { API_BODY_LIMIT_BYTES, apiBodyLimit, discardUnreadBody } from './http';
 import { activityRoutes } from './routes/activity';
 import { connectionRoutes } from './routes/connections';
+import { feedRoutes } from './routes/feeds';
 import { keyRoutes } from './routes/keys';
 import { isRelayUrl, relayFetch, relayRoutes } from './routes/relay';
 import { sessionRoutes } from './routes/session';
@@ -31,7 +32,8 @@ const api = new Hono<AppEnv>()
   .route('/connections', connectionRoutes)
   .route('/connections', tokenRoutes)
   .route('/connections', activityRoutes)
-  .route('/connections/:slug/keys', keyRoutes);
+  .route('/connections/:slug/keys', keyRoutes)
+  .route('/feeds', feedRoutes);
 
 export const app = new Hono<AppEnv>()
   .route('/api', api)

@@ -12,10 +12,13 @@
  * | `relay_key` | 0..50  | `id`, `name`, `hash` (SHA-256 of the key), `created_at`, `last_used_at` |
  * | `token`, `token_state` | see `oauth/token-broker.ts`                                   |
  * | `call_log`, `call_minute` | see `activity/call-store.ts`                               |
+ * | `feed`      | 0..n   | `id`, `version`, `record` (JSON of the stored feed, its secret sealed) |
+ * | `feed_key`  | 0..20 per feed | `id`, `feed_id`, `name`, `hash` (SHA-256 of the trigger key), `created_at` |
  *
  * KV entries it writes, as their only writer:
  * - `conn:<slug>`: `{"v": 3, "record", "keys"}` (what the relay needs), metadata the Summary.
  * - `tok:<connection id>`: the sealed token mirror (through the broker).
+ * - `feed:<id>`, `feedkey:<publicKey>`, `feedconn:<id>` of each of its feeds (see `feeds/records.ts`).
  *
  * Results cross the RPC boundary as plain data: a failure is `{ok: false, code, detail}` that the
  * caller turns back into an `AppError` (`unwrap`).
@@ -44,6 +47,25 @@ import {
 } from './records';
 import { MAX_KEYS_PER_CONNECTION, KEY_ID_PATTERN, newKeyId, newRelayKey, type RelayKeyRecord } from './relay-keys';
 import { randomId, Sealer } from './seal';
+import { validateFeedInput, type FeedOutput } from '../../contract/feed';
+import { allowLoopback } from '../app-env';
+import { validateFeedForSave } from '../feeds/save-checks';
+import {
+  FEED_ID_PATTERN,
+  FEED_RECORD_FORMAT,
+  feedConnectionKey,
+  feedKey,
+  MAX_TRIGGER_KEYS_PER_FEED,
+  newFeedId,
+  newPublicKey,
+  newTriggerKey,
+  parseStoredFeed,
+  publicKeyIndexKey,
+  sealFeedSecret,
+  toFeedSummary,
+  type StoredFeed,
+  type TriggerKeyRecord,
+} from '../feeds/records';
 
 /** A home's answer: its value, or the problem to answer. */
 export type HomeResult<T> = { ok: true; value: T } | { ok: false; code: ProblemCode; detail: string; extensions?: Record<string, unknown> };
@@ -102,7 +124,22 @@ const HOME_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS relay_key (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT)',
   ...TOKEN_SCHEMA.split(';').map((s) => s.trim()).filter(Boolean),
   ...CALL_SCHEMA,
+  'CREATE TABLE IF NOT EXISTS feed (id TEXT PRIMARY KEY, version INTEGER NOT NULL, record TEXT NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS feed_key (id TEXT PRIMARY KEY, feed_id TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL)',
 ];
+
+function feedNotFound(): HomeResult<never> {
+  return { ok: false, code: 'feed-not-found', detail: 'There is no feed with this id.' };
+}
+
+function feedConflict(version: number): HomeResult<never> {
+  return {
+    ok: false,
+    code: 'version-conflict',
+    detail: `The feed was changed meanwhile: it is at version ${version}. Reload it, then apply your change again.`,
+    extensions: { version },
+  };
+}
 
 /** How often the listing's activity figures (in the KV Summary) are rewritten at most. */
 const ACTIVITY_REFRESH_MS = 60_000;
@@ -268,6 +305,16 @@ export class ConnectionHome extends DurableObject<Env> {
     await this.ensure(slug);
     const existing = this.readRecord();
     if (!existing) return notFound(slug);
+    // Decided in the same step as the delete: a feed saved before this point blocks it.
+    const feeds = this.sql.exec<{ id: string }>('SELECT id FROM feed ORDER BY id').toArray().map((r) => r.id);
+    if (feeds.length > 0) {
+      return {
+        ok: false,
+        code: 'connection-in-use',
+        detail: `${feeds.length} feed${feeds.length === 1 ? ' uses' : 's use'} this connection: delete ${feeds.length === 1 ? 'it' : 'them'} first.`,
+        extensions: { feeds },
+      };
+    }
     this.clearTables();
     this.sql.exec('DELETE FROM connection');
     this.cached = null;
@@ -368,6 +415,223 @@ export class ConnectionHome extends DurableObject<Env> {
 
   private retainDays(): number | undefined {
     return this.readRecord()?.log?.retainDays;
+  }
+
+  // ---- feeds (see `feeds/records.ts`)
+
+  /**
+   * Creates a feed of this connection. The save-time checks run against the connection as it is
+   * when the feed is written, in the same step as the write: a connection deleted meanwhile makes
+   * the create fail (`/connection`), never a feed pointing nowhere.
+   */
+  async createFeed(slug: string, input: unknown): Promise<HomeResult<StoredFeed>> {
+    try {
+      await this.ensure(slug);
+      const first = this.checkFeedInput(slug, input, false);
+      if (!first.ok) return first;
+      const id = newFeedId();
+      const { feed, sealed } = await sealFeedSecret(this.sealer, id, first.value);
+      // Decided now, over the current connection, with nothing awaited until it is written.
+      const checked = this.checkFeedInput(slug, input, false);
+      if (!checked.ok) return checked;
+      const at = new Date(this.clock()).toISOString();
+      const record: StoredFeed = {
+        v: FEED_RECORD_FORMAT,
+        id,
+        version: 1,
+        publicKey: newPublicKey(),
+        feed,
+        ...(sealed !== undefined ? { turnstileSecret: sealed } : {}),
+        createdAt: at,
+        updatedAt: at,
+      };
+      this.writeFeed(record);
+      await this.mirrorFeed(id, []);
+      return { ok: true, value: record };
+    } catch (err) {
+      return failed(err);
+    }
+  }
+
+  /** The stored feed, or `null`. */
+  async getFeed(slug: string, id: string): Promise<StoredFeed | null> {
+    await this.ensure(slug);
+    return this.readFeed(id);
+  }
+
+  /**
+   * Replaces a feed, applied to the feed current at the moment of writing: a Turnstile secret left
+   * out keeps the one stored then; `If-Match` is compared with that same version. The connection
+   * cannot change (`connection-immutable`).
+   */
+  async replaceFeed(slug: string, id: string, input: unknown, ifMatch: IfMatch): Promise<HomeResult<StoredFeed>> {
+    try {
+      await this.ensure(slug);
+      const before = this.readFeed(id);
+      if (!before) return feedNotFound();
+      if (!matches(ifMatch, before.version)) return feedConflict(before.version);
+      const first = this.checkFeedInput(slug, input, before.turnstileSecret !== undefined);
+      if (!first.ok) return first;
+      const { feed, sealed } = await sealFeedSecret(this.sealer, id, first.value);
+
+      // Decided now, over the current feed and connection, with nothing awaited until it is written.
+      const existing = this.readFeed(id);
+      if (!existing) return feedNotFound();
+      if (!matches(ifMatch, existing.version)) return feedConflict(existing.version);
+      const checked = this.checkFeedInput(slug, input, existing.turnstileSecret !== undefined);
+      if (!checked.ok) return checked;
+      const turnstileSecret = sealed ?? existing.turnstileSecret;
+      const record: StoredFeed = {
+        v: FEED_RECORD_FORMAT,
+        id,
+        version: existing.version + 1,
+        publicKey: existing.publicKey,
+        feed,
+        ...(turnstileSecret !== undefined ? { turnstileSecret } : {}),
+        createdAt: existing.createdAt,
+        updatedAt: new Date(this.clock()).toISOString(),
+      };
+      this.writeFeed(record);
+      await this.mirrorFeed(id, []);
+      return { ok: true, value: record };
+    } catch (err) {
+      return failed(err);
+    }
+  }
+
+  /** Deletes a feed with its trigger keys and its KV entries (its index entries gone before this answers). */
+  async removeFeed(slug: string, id: string): Promise<HomeResult<null>> {
+    await this.ensure(slug);
+    const existing = this.readFeed(id);
+    if (!existing) return feedNotFound();
+    this.sql.exec('DELETE FROM feed_key WHERE feed_id = ?', id);
+    this.sql.exec('DELETE FROM feed WHERE id = ?', id);
+    await this.mirrorFeed(id, [existing.publicKey]);
+    return { ok: true, value: null };
+  }
+
+  /** Gives a feed a new public key; the old one's index entry is deleted before this answers. */
+  async rotatePublicKey(slug: string, id: string): Promise<HomeResult<StoredFeed>> {
+    await this.ensure(slug);
+    const existing = this.readFeed(id);
+    if (!existing) return feedNotFound();
+    const record: StoredFeed = { ...existing, version: existing.version + 1, publicKey: newPublicKey(), updatedAt: new Date(this.clock()).toISOString() };
+    this.writeFeed(record);
+    await this.mirrorFeed(id, [existing.publicKey]);
+    return { ok: true, value: record };
+  }
+
+  /** Creates a server trigger key; the clear key is answered once, only its hash is kept. */
+  async createTriggerKey(slug: string, feedId: string, name: string): Promise<HomeResult<{ record: TriggerKeyRecord; key: string }>> {
+    await this.ensure(slug);
+    if (!this.readFeed(feedId)) return feedNotFound();
+    const { key, hash } = await newTriggerKey();
+    // Decided now: the count and the insert with nothing awaited between them.
+    if (!this.readFeed(feedId)) return feedNotFound();
+    const count = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM feed_key WHERE feed_id = ?', feedId).one().n;
+    if (count >= MAX_TRIGGER_KEYS_PER_FEED) {
+      return {
+        ok: false,
+        code: 'validation-failed',
+        detail: `A feed has at most ${MAX_TRIGGER_KEYS_PER_FEED} trigger keys; revoke one first.`,
+        extensions: { errors: { name: [`At most ${MAX_TRIGGER_KEYS_PER_FEED} keys per feed`] } },
+      };
+    }
+    const record: TriggerKeyRecord = { id: newKeyId(this.clock), name, hash, createdAt: new Date(this.clock()).toISOString() };
+    this.sql.exec('INSERT INTO feed_key (id, feed_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)', record.id, feedId, record.name, record.hash, record.createdAt);
+    await this.mirrorFeed(feedId, []);
+    return { ok: true, value: { record, key } };
+  }
+
+  /** A feed's trigger keys, in creation order. */
+  async listTriggerKeys(slug: string, feedId: string): Promise<HomeResult<TriggerKeyRecord[]>> {
+    await this.ensure(slug);
+    if (!this.readFeed(feedId)) return feedNotFound();
+    return { ok: true, value: this.readTriggerKeys(feedId) };
+  }
+
+  /** Revokes a trigger key: gone from the hot path's copy before this answers. */
+  async deleteTriggerKey(slug: string, feedId: string, keyId: string): Promise<HomeResult<null>> {
+    await this.ensure(slug);
+    if (!this.readFeed(feedId)) return feedNotFound();
+    const gone = KEY_ID_PATTERN.test(keyId) ? this.sql.exec('DELETE FROM feed_key WHERE id = ? AND feed_id = ?', keyId, feedId).rowsWritten : 0;
+    if (gone === 0) return { ok: false, code: 'trigger-key-not-found', detail: 'This feed has no trigger key with this id.' };
+    await this.mirrorFeed(feedId, []);
+    return { ok: true, value: null };
+  }
+
+  /**
+   * Every save-time check of a feed of this connection, against the connection as stored now
+   * (synchronous: callers run it in the step that writes).
+   */
+  private checkFeedInput(slug: string, input: unknown, storedTurnstileSecret: boolean): HomeResult<FeedOutput> {
+    const options = { storedTurnstileSecret, allowLoopback: allowLoopback(this.env) };
+    const shaped = validateFeedInput(input, options);
+    if (shaped.success && shaped.output.connection !== slug) {
+      return {
+        ok: false,
+        code: 'connection-immutable',
+        detail: `A feed stays with its connection: this feed belongs to "${slug}", the body says "${shaped.output.connection}".`,
+        extensions: { errors: { '/connection': ['The connection of a feed cannot be changed after it is created'] } },
+      };
+    }
+    const record = this.readRecord();
+    const result = validateFeedForSave(input, record ?? undefined, options);
+    if (result.success) return { ok: true, value: result.output };
+    const count = result.issues.length;
+    return {
+      ok: false,
+      code: 'validation-failed',
+      detail: `${count} field${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} attention.`,
+      extensions: { errors: { ...result.errors } },
+    };
+  }
+
+  private readFeed(id: string): StoredFeed | null {
+    if (!FEED_ID_PATTERN.test(id)) return null;
+    const row = this.sql.exec<{ record: string }>('SELECT record FROM feed WHERE id = ?', id).toArray()[0];
+    return row ? parseStoredFeed(JSON.parse(row.record), id) : null;
+  }
+
+  private writeFeed(record: StoredFeed): void {
+    this.sql.exec('INSERT OR REPLACE INTO feed (id, version, record) VALUES (?, ?, ?)', record.id, record.version, JSON.stringify(record));
+  }
+
+  private readTriggerKeys(feedId: string): TriggerKeyRecord[] {
+    return this.sql
+      .exec<{ id: string; name: string; hash: string; created_at: string }>('SELECT id, name, hash, created_at FROM feed_key WHERE feed_id = ? ORDER BY id', feedId)
+      .toArray()
+      .map((r) => ({ id: r.id, name: r.name, hash: r.hash, createdAt: r.created_at }));
+  }
+
+  /**
+   * Writes a feed's KV entries as they are when the write runs (or deletes them), and deletes the
+   * index entries of `oldPublicKeys`. Chained with the connection's writes, so KV ends at the
+   * last state.
+   */
+  private mirrorFeed(id: string, oldPublicKeys: string[]): Promise<void> {
+    const run = async () => {
+      const kv = this.env.CONNECTIONS;
+      const record = this.readFeed(id);
+      const writes: Promise<unknown>[] = oldPublicKeys.filter((key) => key !== record?.publicKey).map((key) => kv.delete(publicKeyIndexKey(key)));
+      if (!record) {
+        writes.push(kv.delete(feedKey(id)), kv.delete(feedConnectionKey(id)));
+      } else {
+        const connection = record.feed.connection;
+        const value = { v: FEED_RECORD_FORMAT, record, keys: this.readTriggerKeys(id) };
+        writes.push(
+          kv.put(feedKey(id), JSON.stringify(value), { metadata: toFeedSummary(record) }),
+          kv.put(publicKeyIndexKey(record.publicKey), JSON.stringify({ feedId: id, connection })),
+          kv.put(feedConnectionKey(id), connection),
+        );
+      }
+      await Promise.all(writes);
+    };
+    const next = this.mirrorChain.then(run, run);
+    this.mirrorChain = next.catch((err: unknown) => {
+      console.warn('[home] KV copy of a feed not written', id, err instanceof Error ? err.name : 'error');
+    });
+    return next;
   }
 
   // ---- token (see `oauth/token-broker.ts`)
