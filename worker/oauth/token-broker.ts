@@ -27,10 +27,9 @@
 import * as v from 'valibot';
 import type { TokenLastError } from '../../contract/answers';
 import type { CallInput } from '../activity/call-store';
-import { DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../contract/connection';
 import { allowLoopback } from '../app-env';
 import type { Clock } from '../clock';
-import { openSecret, type StoredConnection } from '../connections/records';
+import type { StoredConnection } from '../connections/records';
 import type { Sealer } from '../connections/seal';
 import { AppError, type ProblemCode } from '../errors';
 import {
@@ -44,7 +43,8 @@ import {
   tokenMirrorKey,
   tokenTag,
 } from './fingerprint';
-import { requestToken, TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS, type TokenFailure, type TokenResponse } from './token-client';
+import { cachedTokenOf, requestConnectionToken } from './connection-token';
+import { TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS, type TokenFailure, type TokenResponse } from './token-client';
 
 /** First back-off after a failed token request; doubled per consecutive failure. */
 export const TOKEN_FAILURE_BACKOFF_MS = 5_000;
@@ -323,22 +323,11 @@ export class TokenBroker {
     const started = Date.now();
     let response: TokenResponse;
     try {
-      const clientSecret = await openSecret(sealer, record);
-      if (clientSecret === undefined) {
-        throw new AppError('misconfigured', { detail: 'The connection has no client secret.', internal: `no client secret stored for ${record.slug}` });
-      }
-      response = await requestToken(
-        {
-          tokenUrl: auth.tokenUrl,
-          clientId: auth.clientId,
-          clientSecret,
-          clientAuth: auth.clientAuth,
-          scope: auth.scope || undefined,
-          tokenParams: auth.tokenParams,
-          defaultLifetimeSeconds: auth.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
-        },
-        { allowLoopback: allowLoopback(env), timeoutMs: this.options.timeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS, fetch: this.options.fetch },
-      );
+      response = await requestConnectionToken(record, sealer, {
+        allowLoopback: allowLoopback(env),
+        timeoutMs: this.options.timeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS,
+        fetch: this.options.fetch,
+      });
     } catch (err) {
       const durationMs = Date.now() - started;
       this.logCall(record, tokenCall(kind, auth.tokenUrl, now(), durationMs, err));
@@ -359,14 +348,7 @@ export class TokenBroker {
     const durationMs = Date.now() - started;
     this.logCall(record, tokenCall(kind, auth.tokenUrl, now(), durationMs, null));
     const obtainedAt = now();
-    const token: CachedToken = {
-      accessToken: response.accessToken,
-      tokenType: response.tokenType,
-      obtainedAt,
-      expiresAt: obtainedAt + response.expiresIn * 1000,
-      ...(response.scope !== undefined ? { scope: response.scope } : {}),
-      fingerprint: fingerprintOf(record),
-    };
+    const token = cachedTokenOf(response, record, obtainedAt);
     if (!this.isCurrent(record, generation)) return { ok: true, token, response, durationMs };
     const state = this.state();
     this.writeState({ ...state, fetches: state.fetches + 1, lastFetchAt: new Date(obtainedAt).toISOString(), lastError: null, failures: 0, nextAttemptAt: null });

@@ -12,17 +12,17 @@
  * the next call that gets through.
  */
 import type { TokenStatusAnswer } from '../../contract/answers';
-import { DEFAULT_TOKEN_LIFETIME_SECONDS } from '../../contract/connection';
 import { allowLoopback, secretsKeyOf } from '../app-env';
 import { systemClock, type Clock } from '../clock';
 import { homeOf, unwrap } from '../connections/home';
 import { readPathFor } from '../connections/read-path';
-import { openSecret, type StoredConnection } from '../connections/records';
+import type { StoredConnection } from '../connections/records';
 import { Sealer } from '../connections/seal';
 import { AppError } from '../errors';
 import { type CachedToken, fingerprintOf, isOAuthConnection, type OAuthConnection, refreshAtOf, tokenTag } from './fingerprint';
+import { cachedTokenOf, requestConnectionToken } from './connection-token';
 import type { TokenAnswer, TokenTestOutcome } from './token-broker';
-import { requestToken, TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS } from './token-client';
+import { TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS } from './token-client';
 
 /** A token for one call; `fromCache` when no request was made for it. */
 export interface IssuedToken {
@@ -223,31 +223,14 @@ export class TokenDoor implements TokenProvider {
 
   /** A token requested by this isolate itself, kept in its memory only, and counted. */
   private async fallback(connection: OAuthConnection): Promise<IssuedToken> {
-    const { auth } = connection;
-    const clientSecret = await openSecret(Sealer.fromSecretsKey(secretsKeyOf(this.env)), connection);
-    if (clientSecret === undefined) throw new AppError('misconfigured', { detail: 'The connection has no client secret.' });
-    const response = await requestToken(
-      {
-        tokenUrl: auth.tokenUrl,
-        clientId: auth.clientId,
-        clientSecret,
-        clientAuth: auth.clientAuth,
-        scope: auth.scope || undefined,
-        tokenParams: auth.tokenParams,
-        defaultLifetimeSeconds: auth.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
-      },
-      { allowLoopback: allowLoopback(this.env), timeoutMs: this.options.timeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS, fetch: this.options.fetch },
-    );
+    const response = await requestConnectionToken(connection, Sealer.fromSecretsKey(secretsKeyOf(this.env)), {
+      allowLoopback: allowLoopback(this.env),
+      timeoutMs: this.options.timeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS,
+      fetch: this.options.fetch,
+    });
     this.state.fallbacks.set(connection.slug, (this.state.fallbacks.get(connection.slug) ?? 0) + 1);
     const obtainedAt = this.now();
-    this.remember(connection, {
-      accessToken: response.accessToken,
-      tokenType: response.tokenType,
-      obtainedAt,
-      expiresAt: obtainedAt + response.expiresIn * 1000,
-      ...(response.scope !== undefined ? { scope: response.scope } : {}),
-      fingerprint: fingerprintOf(connection),
-    });
+    this.remember(connection, cachedTokenOf(response, connection, obtainedAt));
     return { accessToken: response.accessToken, fromCache: false };
   }
 }
