@@ -10,6 +10,7 @@
  */
 import * as v from 'valibot';
 import { FeedInputSchema, type FeedOutput } from '../../contract/feed';
+import type { FeedSummary } from '../../contract/feed-api';
 import { AppError } from '../errors';
 import { issuePaths } from '../connections/records';
 import { sha256Hex, toBase64Url, type Sealer } from '../connections/seal';
@@ -122,15 +123,7 @@ export function feedForView(record: StoredFeed): FeedOutput {
 /** Longest feed name kept in a Summary (KV list metadata holds at most 1,024 bytes). */
 const SUMMARY_NAME_MAX = 100;
 
-/** One feed in the listing: bounded, it lives in KV list metadata. */
-export interface FeedSummary {
-  id: string;
-  name: string;
-  connection: string;
-  enabled: boolean;
-  updatedAt: string;
-  version: number;
-}
+export type { FeedSummary } from '../../contract/feed-api';
 
 /** The Summary metadata of a feed (its id is the KV key). */
 export function toFeedSummary(record: StoredFeed): Omit<FeedSummary, 'id'> {

@@ -5,24 +5,17 @@
  */
 import { Hono } from 'hono';
 import { RelayKeyInputSchema, SLUG_PATTERN } from '../../contract/connection';
-import { feedView, validateFeedInput, type FeedView } from '../../contract/feed';
+import { feedView, validateFeedInput } from '../../contract/feed';
+import type { FeedAnswer, FeedListAnswer } from '../../contract/feed-api';
 import { allowLoopback, type AppEnv } from '../app-env';
 import { homeOf, unwrap } from '../connections/home';
 import { listOptions } from '../connections/read-path';
 import { AppError } from '../errors';
 import { feedConnectionOf, listFeeds } from '../feeds/read-path';
-import { feedForView, type FeedSummary, type StoredFeed } from '../feeds/records';
+import { feedForView, type StoredFeed } from '../feeds/records';
 import { readJson, validate } from '../http';
 import { parseIfMatch } from './connections';
 
-/** A feed as the admin API answers it. */
-export type FeedAnswer = FeedView & { triggerUrl: string };
-
-/** `GET /api/feeds`. */
-export interface FeedListAnswer {
-  feeds: FeedSummary[];
-  cursor: string | null;
-}
 
 function triggerUrl(origin: string, publicKey: string): string {
   return `${origin}/hook/${publicKey}`;
