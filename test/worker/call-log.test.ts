@@ -265,6 +265,22 @@ describe('retention', () => {
     expect(await home.appendCalls(slug, [{ ...entry(now), outcome: 'great' }, { ...entry(now), path: 'x'.repeat(5000) }])).toBe(0);
   });
 
+  it('stores a batch in its order, each entry with its own id', async () => {
+    const m = new Mock();
+    const { slug } = await connection(m);
+    const home = homeOf(env, slug);
+    const now = Date.now();
+    const batch = Array.from({ length: 120 }, (_, i): CallInput => ({
+      at: now, kind: 'relay', method: 'GET', path: `/p${i}`, status: 200, upstreamStatus: 200, durationMs: 1, outcome: 'success',
+      keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
+    }));
+    expect(await home.appendCalls(slug, batch)).toBe(120);
+    expect(await home.appendCalls(slug, batch.slice(0, 3))).toBe(3);
+    const listed = (await admin(`/api/connections/${slug}/calls?limit=200`).then((r) => r.json())) as { calls: { id: string; path: string }[] };
+    expect(listed.calls.map((c) => c.path)).toEqual([...['/p2', '/p1', '/p0'], ...batch.map((e) => e.path).reverse()]);
+    expect(new Set(listed.calls.map((c) => c.id)).size).toBe(123);
+  });
+
   it('removes the log with the connection; a re-created slug starts empty', async () => {
     const m = new Mock();
     await m.on('GET', '/v2/ping', { json: {} });

@@ -127,17 +127,23 @@ export class CallStore {
     private readonly now: Clock,
   ) {}
 
-  /** Stores entries (invalid ones are dropped and counted), then applies retention. Answers how many were kept. */
+  /**
+   * Stores entries (invalid ones are dropped and counted), then applies retention. Answers how
+   * many were kept. The rows go in with one statement (`json_each` over one JSON array): one call
+   * into SQLite per batch rather than one per entry.
+   */
   append(entries: readonly unknown[], retainDays = LOG_RETAIN_DAYS_DEFAULT): number {
-    let kept = 0;
+    const rows: [string, number, string, string, string][] = [];
     const minutes = new Map<string, { minute: number; outcome: string; calls: number; histogram: number[] }>();
+    // Ids: the entry's time, random bits drawn once per batch, and the entry's place in it.
+    const batch = randomId(6);
     for (const raw of entries.slice(0, APPEND_MAX)) {
       const parsed = v.safeParse(CallInputSchema, raw);
       if (!parsed.success) continue;
       const entry = parsed.output;
-      const id = `c_${entry.at.toString(36)}${randomId(6)}`;
+      const id = `c_${entry.at.toString(36)}${batch}${rows.length.toString(36)}`;
       const call: Call = { id, ...entry, at: new Date(entry.at).toISOString() };
-      this.sql.exec('INSERT INTO call_log (id, at, kind, outcome, entry) VALUES (?, ?, ?, ?, ?)', id, entry.at, entry.kind, entry.outcome, JSON.stringify(call));
+      rows.push([id, entry.at, entry.kind, entry.outcome, JSON.stringify(call)]);
       const minute = Math.floor(entry.at / 60_000);
       const key = `${minute}|${entry.outcome}`;
       const agg = minutes.get(key) ?? { minute, outcome: entry.outcome, calls: 0, histogram: emptyHistogram() };
@@ -145,7 +151,13 @@ export class CallStore {
       agg.calls += count;
       agg.histogram[bucketOf(entry.durationMs)]! += count;
       minutes.set(key, agg);
-      kept++;
+    }
+    if (rows.length > 0) {
+      this.sql.exec(
+        `INSERT INTO call_log (id, at, kind, outcome, entry)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) ORDER BY key`,
+        JSON.stringify(rows),
+      );
     }
     for (const agg of minutes.values()) {
       const row = this.sql
@@ -163,19 +175,20 @@ export class CallStore {
         JSON.stringify(agg.histogram),
       );
     }
-    if (entries.length > kept) console.warn('[call-log] dropped entries that failed validation:', entries.length - kept);
+    if (entries.length > rows.length) console.warn('[call-log] dropped entries that failed validation:', entries.length - rows.length);
     this.prune(retainDays);
-    return kept;
+    return rows.length;
   }
 
-  /** Drops entries past the retention or the cap, and aggregates past 30 days. */
+  /**
+   * Drops entries past the retention or the cap, and aggregates past 30 days. The cap counts by
+   * `seq`, which grows by one per row: the newest `CALL_LOG_MAX_ENTRIES` sequence numbers are kept
+   * (fewer rows when retention has made gaps), found from the largest `seq` without a scan.
+   */
   prune(retainDays = LOG_RETAIN_DAYS_DEFAULT): void {
     const now = this.now();
     this.sql.exec('DELETE FROM call_log WHERE at < ?', now - retainDays * 86_400_000);
-    this.sql.exec(
-      'DELETE FROM call_log WHERE seq <= (SELECT seq FROM call_log ORDER BY seq DESC LIMIT 1 OFFSET ?)',
-      CALL_LOG_MAX_ENTRIES,
-    );
+    this.sql.exec('DELETE FROM call_log WHERE seq <= (SELECT MAX(seq) FROM call_log) - ?', CALL_LOG_MAX_ENTRIES);
     this.sql.exec('DELETE FROM call_minute WHERE minute < ?', Math.floor(now / 60_000) - CALL_AGGREGATE_DAYS * 1440);
   }
 
