@@ -39,6 +39,7 @@ export const PROBLEMS = {
   'connection-not-found': { status: 404, title: 'Connection not found' },
   'key-not-found': { status: 404, title: 'Relay key not found' },
   'call-not-found': { status: 404, title: 'Call not found' },
+  'run-not-found': { status: 404, title: 'Feed run not found' },
   'feed-not-found': { status: 404, title: 'Feed not found' },
   'trigger-key-not-found': { status: 404, title: 'Trigger key not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
