@@ -149,3 +149,10 @@ export interface FeedRunListAnswer {
   runs: FeedRun[];
   cursor: string | null;
 }
+
+/** `GET /api/feeds/<id>/stats`: the feed's runs of the last 24 hours, counted by outcome. */
+export interface FeedRunStatsAnswer {
+  window: '24h';
+  total: number;
+  outcomes: Partial<Record<Call['outcome'], number>>;
+}
