@@ -6,13 +6,12 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { FeedInputSchema, type FeedOutput } from '../../contract/feed';
-import { AppError, toProblem } from '../../worker/errors';
+import { AppError, PROBLEM_TYPE_BASE, toProblem } from '../../worker/errors';
 import {
   isFileDescriptor,
   parseRawSubmission,
   parseSubmission,
   sensitiveFields,
-  submissionProblemCode,
   validateSubmission,
   type Submission,
 } from '../../worker/feeds/input';
@@ -50,9 +49,8 @@ async function problemOf(action: Promise<unknown> | (() => unknown)): Promise<Pr
   const res = toProblem(thrown);
   expect(res.headers.get('Content-Type')).toBe('application/problem+json');
   const body = (await res.json()) as Record<string, any>;
-  // The wire names the code in `type`, or in `code` while the catalogue lacks it (see input.ts).
-  const code = typeof body.code === 'string' ? body.code : String(body.type).split('/').pop()!;
-  expect(submissionProblemCode(thrown as AppError)).toBe(code);
+  const code = String(body.type).replace(PROBLEM_TYPE_BASE, '');
+  expect(code).toBe((thrown as AppError).code);
   expect(body.status).toBe(res.status);
   return { status: res.status, code, body, headers: res.headers };
 }
@@ -145,7 +143,6 @@ describe('urlencoded bodies', () => {
     const s = await parseSubmission(form('a[__proto__]=x&__proto__=y&constructor=z'), feed());
     expect(Object.keys(s.input)).toEqual(['a[__proto__]', '__proto__', 'constructor']);
     expect(Object.getPrototypeOf(s.input)).toBeNull();
-    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
   });
 
   it('reads an empty body as no fields', async () => {
@@ -182,7 +179,6 @@ describe('expandBrackets', () => {
     for (const name of ['a[__proto__]', 'a[b][constructor]', 'a[prototype][x]', '__proto__[a]']) {
       await expectProblem(parseSubmission(form(`${encodeURIComponent(name)}=x`), expanding()), 400, 'malformed-body');
     }
-    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
   });
 
   it('allows index 99 and refuses index 100 and a 101st element (row 13)', async () => {
@@ -358,6 +354,7 @@ describe('content types (rows 6, 7)', () => {
       expect(req.headers.get('Content-Type')).toBe(type ?? null);
       const problem = await expectProblem(parseSubmission(req, feed()), 415, 'unsupported-content-type');
       expect(problem.headers.get('Accept-Post')).toBe(ALL_MEDIA_TYPES);
+      expect(problem.body.detail).toContain('application/x-www-form-urlencoded, multipart/form-data or application/json');
     }
   });
 

@@ -7,51 +7,10 @@
  * streams (a declared `Content-Length` over the cap is refused unread), so nothing unbounded is
  * ever buffered. Every object this module builds has a null prototype; a JSON body can never make
  * a file descriptor.
- *
- * Problem codes this module answers with that the catalogue in `worker/errors.ts` does not hold yet
- * (add them there; this module then throws them as they are, with no change here):
- *   unsupported-content-type  415  Unsupported content type
- *   malformed-body            400  The body cannot be read
- *   body-too-large            413  Request body too large
- *   too-many-fields           400  Too many fields
- *   field-too-long            400  A field value is too long
- *   file-too-large            413  A file is too large
- *   file-type-not-allowed     415  This file type is not allowed
- *   invalid-submission        400  The submission failed validation
- * Until then each is thrown as the catalogue code of the same status (see `SUBMISSION_PROBLEMS`),
- * with the intended code as the problem member `code`; `submissionProblemCode` reads either form.
  */
 import type { FeedContentType, FeedOutput } from '../../contract/feed';
 import { escapeToken, formatPointer, isArrayIndex, isForbiddenToken } from '../../contract/pointer';
-import { AppError, PROBLEMS, type AppErrorOptions, type ProblemCode } from '../errors';
-
-// ---- Problems
-
-/** The problems of a submission, with the catalogue code each falls back to while it is missing. */
-export const SUBMISSION_PROBLEMS = {
-  'unsupported-content-type': { status: 415, fallback: 'unsupported-media-type' },
-  'malformed-body': { status: 400, fallback: 'bad-request' },
-  'body-too-large': { status: 413, fallback: 'payload-too-large' },
-  'too-many-fields': { status: 400, fallback: 'bad-request' },
-  'field-too-long': { status: 400, fallback: 'bad-request' },
-  'file-too-large': { status: 413, fallback: 'payload-too-large' },
-  'file-type-not-allowed': { status: 415, fallback: 'unsupported-media-type' },
-  'invalid-submission': { status: 400, fallback: 'validation-failed' },
-} as const satisfies Record<string, { status: number; fallback: ProblemCode }>;
-
-export type SubmissionProblemCode = keyof typeof SUBMISSION_PROBLEMS;
-
-/** An `AppError` for a submission problem: the code itself once the catalogue has it, else its fallback carrying `code`. */
-export function submissionError(code: SubmissionProblemCode, options: AppErrorOptions = {}): AppError {
-  if (Object.hasOwn(PROBLEMS, code)) return new AppError(code as string as ProblemCode, options);
-  return new AppError(SUBMISSION_PROBLEMS[code].fallback, { ...options, extensions: { ...options.extensions, code } });
-}
-
-/** The problem code an error stands for (a submission problem's own code, also while it is thrown as its fallback). */
-export function submissionProblemCode(err: AppError): string {
-  const code = err.extensions?.['code'];
-  return typeof code === 'string' && Object.hasOwn(SUBMISSION_PROBLEMS, code) ? code : err.code;
-}
+import { AppError } from '../errors';
 
 // ---- The submission
 
@@ -141,8 +100,8 @@ export function isFileDescriptor(value: unknown): value is FileDescriptor {
 function contentTypeOf(header: string | null, feed: FeedOutput): FeedContentType {
   const accepted = feed.trigger.contentTypes;
   const mediaTypes = accepted.map((kind) => FEED_MEDIA_TYPES[kind]);
-  const refuse = (detail: string) => submissionError('unsupported-content-type', { detail, headers: { 'Accept-Post': mediaTypes.join(', ') } });
-  const sendOne = `Send the body as ${mediaTypes.join(' or ')}.`;
+  const refuse = (detail: string) => new AppError('unsupported-content-type', { detail, headers: { 'Accept-Post': mediaTypes.join(', ') } });
+  const sendOne = `Send the body as ${mediaTypes.length === 1 ? mediaTypes[0] : `${mediaTypes.slice(0, -1).join(', ')} or ${mediaTypes.at(-1)}`}.`;
   if (header === null || header.trim() === '') throw refuse(`The request has no Content-Type. ${sendOne}`);
   const [essence = '', ...params] = header.split(';');
   const media = essence.trim().toLowerCase();
@@ -163,7 +122,7 @@ function bodyLimit(kind: FeedContentType, feed: FeedOutput): number {
 
 function bodyTooLarge(kind: FeedContentType, limit: number): AppError {
   const what = kind === 'multipart' ? 'Multipart bodies' : 'Bodies';
-  return submissionError('body-too-large', { detail: `${what} sent to this feed are limited to ${formatBytes(limit)}: send a smaller one.` });
+  return new AppError('body-too-large', { detail: `${what} sent to this feed are limited to ${formatBytes(limit)}: send a smaller one.` });
 }
 
 function formatBytes(bytes: number): string {
@@ -228,7 +187,7 @@ async function parseBody(kind: FeedContentType, header: string, body: ReadableSt
     } catch (err) {
       throw tooLargeOr(() => {
         const nameless = err instanceof Error && /missing a name/i.test(err.message);
-        return submissionError('malformed-body', {
+        return new AppError('malformed-body', {
           detail: nameless ? 'A multipart part has no name: every part needs Content-Disposition: form-data; name="…".' : 'The multipart body cannot be read.',
           internal: err,
         });
@@ -243,13 +202,13 @@ async function parseBody(kind: FeedContentType, header: string, body: ReadableSt
   try {
     bytes = await new Response(body).arrayBuffer();
   } catch (err) {
-    throw tooLargeOr(() => submissionError('malformed-body', { detail: 'The body cannot be read.', internal: err }));
+    throw tooLargeOr(() => new AppError('malformed-body', { detail: 'The body cannot be read.', internal: err }));
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw submissionError('malformed-body', { detail: 'The body is not valid UTF-8.' });
+    throw new AppError('malformed-body', { detail: 'The body is not valid UTF-8.' });
   }
   if (kind === 'form') return fromEntries([...new URLSearchParams(text)], 'form', counter.bytes, feed);
   return fromJson(text, counter.bytes, feed);
@@ -272,10 +231,10 @@ function fromEntries(entries: readonly Entry[], contentType: 'form' | 'multipart
     const rule = declared.get(name)?.file;
     const type = mediaEssence(value.type);
     if (rule !== undefined && value.size > rule.maxBytes) {
-      throw submissionError('file-too-large', { detail: `The file in "${shortName(name)}" is over ${formatBytes(rule.maxBytes)}: send a smaller one.` });
+      throw new AppError('file-too-large', { detail: `The file in "${shortName(name)}" is over ${formatBytes(rule.maxBytes)}: send a smaller one.` });
     }
     if (rule !== undefined && rule.types.length > 0 && !rule.types.some((allowed) => typeMatches(type, allowed))) {
-      throw submissionError('file-type-not-allowed', { detail: `"${shortName(name)}" accepts ${rule.types.join(', ')} files only.` });
+      throw new AppError('file-type-not-allowed', { detail: `"${shortName(name)}" accepts ${rule.types.join(', ')} files only.` });
     }
     const descriptor: FileDescriptor = Object.assign(Object.create(null) as FileDescriptor, { filename: value.name, type, size: value.size });
     DESCRIPTORS.add(descriptor);
@@ -346,10 +305,10 @@ function fromJson(text: string, bodyBytes: number, feed: FeedOutput): Submission
   } catch (err) {
     // The parser's message quotes the body: only a position goes out.
     const position = err instanceof SyntaxError ? /\bposition (\d+)/.exec(err.message)?.[1] : undefined;
-    throw submissionError('malformed-body', { detail: `The body is not valid JSON${position !== undefined ? ` (at character ${position})` : ''}.` });
+    throw new AppError('malformed-body', { detail: `The body is not valid JSON${position !== undefined ? ` (at character ${position})` : ''}.` });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw submissionError('malformed-body', { detail: 'A JSON body is an object of fields ({"email": "…"}), not an array or a single value.' });
+    throw new AppError('malformed-body', { detail: 'A JSON body is an object of fields ({"email": "…"}), not an array or a single value.' });
   }
   const keys = Object.keys(parsed);
   if (keys.length > maxFields) throw tooManyFields(maxFields);
@@ -387,7 +346,7 @@ function normalizeJson(value: unknown, depth: number, field: string, limits: { m
   }
   if (typeof value !== 'object' || value === null) return value;
   if (depth > limits.maxJsonDepth) {
-    throw submissionError('malformed-body', { detail: `The JSON body nests deeper than ${limits.maxJsonDepth} levels.` });
+    throw new AppError('malformed-body', { detail: `The JSON body nests deeper than ${limits.maxJsonDepth} levels.` });
   }
   if (Array.isArray(value)) return value.map((element) => normalizeJson(element, depth + 1, field, limits));
   const out = nullObject();
@@ -461,10 +420,10 @@ function expandInto(input: Record<string, unknown>, entries: readonly (readonly 
   for (const [name, value] of entries) {
     const path = bracketPath(name)!;
     if (path.length - 1 > MAX_BRACKET_DEPTH) {
-      throw submissionError('malformed-body', { detail: `"${shortName(name)}" nests deeper than ${MAX_BRACKET_DEPTH} brackets.` });
+      throw new AppError('malformed-body', { detail: `"${shortName(name)}" nests deeper than ${MAX_BRACKET_DEPTH} brackets.` });
     }
     if (path.some(isForbiddenToken)) {
-      throw submissionError('malformed-body', { detail: `Field names may not use __proto__, constructor or prototype ("${shortName(name)}").` });
+      throw new AppError('malformed-body', { detail: `Field names may not use __proto__, constructor or prototype ("${shortName(name)}").` });
     }
     if (Object.hasOwn(input, path[0]!)) throw bracketConflict(name);
     let node: BracketNode = root;
@@ -485,7 +444,7 @@ function expandInto(input: Record<string, unknown>, entries: readonly (readonly 
         else throw bracketConflict(name);
         const existing: BracketNode | undefined = node.items.get(index);
         if (existing === undefined && (index >= MAX_BRACKET_ARRAY_LENGTH || node.items.size >= MAX_BRACKET_ARRAY_LENGTH)) {
-          throw submissionError('malformed-body', { detail: `"${shortName(name)}" makes an array of more than ${MAX_BRACKET_ARRAY_LENGTH} elements (indices 0 to ${MAX_BRACKET_ARRAY_LENGTH - 1}).` });
+          throw new AppError('malformed-body', { detail: `"${shortName(name)}" makes an array of more than ${MAX_BRACKET_ARRAY_LENGTH} elements (indices 0 to ${MAX_BRACKET_ARRAY_LENGTH - 1}).` });
         }
         child = existing ?? fresh();
         node.items.set(index, child);
@@ -509,7 +468,7 @@ function materialize(node: BracketNode): unknown {
 }
 
 function bracketConflict(name: string): AppError {
-  return submissionError('malformed-body', { detail: `"${shortName(name)}" gives a field two kinds of value (a text and a group, or a list and a group).` });
+  return new AppError('malformed-body', { detail: `"${shortName(name)}" gives a field two kinds of value (a text and a group, or a list and a group).` });
 }
 
 // ---- Reserved names, unknown fields
@@ -593,7 +552,7 @@ export function validateSubmission(submission: Submission, feed: FeedOutput): vo
   }
   const count = Object.keys(errors).length;
   if (count === 0) return;
-  throw submissionError('invalid-submission', {
+  throw new AppError('invalid-submission', {
     detail: `${count} field${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} attention.`,
     extensions: { errors },
   });
@@ -638,11 +597,11 @@ function nullObject(): Record<string, unknown> {
 }
 
 function tooManyFields(maxFields: number): AppError {
-  return submissionError('too-many-fields', { detail: `Send at most ${maxFields} fields.` });
+  return new AppError('too-many-fields', { detail: `Send at most ${maxFields} fields.` });
 }
 
 function fieldTooLong(name: string, maxValueBytes: number): AppError {
-  return submissionError('field-too-long', { detail: `The value of "${shortName(name)}" is over ${formatBytes(maxValueBytes)}.` });
+  return new AppError('field-too-long', { detail: `The value of "${shortName(name)}" is over ${formatBytes(maxValueBytes)}.` });
 }
 
 /** A field name for a detail text, cut to a readable length. */
