@@ -47,7 +47,7 @@ export async function createFeed(input: Record<string, unknown>): Promise<Record
 
 /** A trigger call to `/hook/<publicKey>`. */
 export function hook(publicKey: string, init: RequestInit = {}): Promise<Response> {
-  return call(`/hook/${publicKey}`, { method: 'POST', ...init });
+  return call(`/hook/${publicKey}`, { method: 'POST', redirect: 'manual', ...init });
 }
 
 /** A browser form post (urlencoded) from `origin` to the feed. */
