@@ -404,3 +404,300 @@ describe('bad input (FEEDS.md §3.11)', () => {
     expect(((await res.json()) as { data: unknown }).data).toEqual({ status: 201 });
   });
 });
+
+describe('round trips: what the upstream receives', () => {
+  it('turns urlencoded repeated keys and [] names into arrays, sent as a JSON body', async () => {
+    const { mock, key } = await setup({
+      input: { fields: [] },
+      request: {
+        method: 'POST',
+        path: '/members',
+        body: {
+          format: 'json',
+          fields: [
+            { target: '/email', value: '{{/input/email}}' },
+            { target: '/tags', value: '{{/input/tags}}' },
+            { target: '/colors', source: '/input/colors[]' },
+            { target: '/summary', value: 'tags: {{/input/tags}}' },
+            { target: '/list/-', value: 'web' },
+          ],
+        },
+      },
+    });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const res = await formPost(key, 'email=a%40b.example&tags=x&tags=y&colors%5B%5D=red&colors%5B%5D=green');
+    expect(res.status, await res.clone().text()).toBe(200);
+    const [sent] = await mock.requestsTo('/api/members');
+    expect(sent!.body).toBe('{"email":"a@b.example","tags":["x","y"],"colors":["red","green"],"summary":"tags: x, y","list":["web"]}');
+  });
+
+  it('sends a form body with arrays in the chosen query array format, and query rows on the URL', async () => {
+    const { mock, key } = await setup({
+      input: { fields: [] },
+      request: {
+        method: 'POST',
+        path: '/lists/{{/input/list}}/members',
+        query: [{ name: 'double_optin', value: 'true' }, { name: 'src', value: '{{/input/src}}' }],
+        headers: [{ name: 'X-Source', value: 'edge-feed {{/meta/feedId}}' }],
+        body: { format: 'form', queryArrayFormat: 'brackets', fields: [{ target: '/email', value: '{{/input/email}}' }, { target: '/tags', value: '{{/input/tags}}' }] },
+      },
+    });
+    await mock.on('POST', '/api/lists/a%20b/members', { status: 201, json: {} });
+    const res = await jsonPost(key, { list: 'a b', src: 'x&y=z', email: 'a+1@b.example', tags: ['t1', 't2'] });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { requests } = await mock.received();
+    expect(requests).toHaveLength(1);
+    const sent = requests[0]!;
+    expect(sent.rawUrl).toBe('/api/lists/a%20b/members?double_optin=true&src=x%26y%3Dz');
+    expect(sent.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(sent.body).toBe('email=a%2B1%40b.example&tags%5B%5D=t1&tags%5B%5D=t2');
+    expect(sent.headers['x-source']).toMatch(/^edge-feed fd_[a-z2-7]{16}$/);
+  });
+
+  it('streams an uploaded file to a multipart body with as: "file", beside the text fields', async () => {
+    const { mock, key, feed } = await setup({
+      input: { fields: [{ name: 'email', required: true }, { name: 'cv', file: { maxBytes: 1000, types: ['text/plain'] } }] },
+      request: {
+        method: 'POST',
+        path: '/members',
+        body: { format: 'multipart', fields: [{ target: '/email', value: '{{/input/email}}' }, { target: '/resume', source: '/input/cv', as: 'file' }] },
+      },
+    });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const res = await multipartPost(key, [
+      { name: 'email', value: 'a@b.example' },
+      { name: 'cv', filename: 'my-cv.txt', type: 'text/plain', value: 'Curriculum vitae text' },
+    ]);
+    const { runId } = (await res.json()) as { runId: string };
+    expect(res.status).toBe(200);
+    const [sent] = await mock.requestsTo('/api/members');
+    expect(sent!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    const boundary = /boundary=(.+)$/.exec(sent!.headers['content-type'] as string)![1]!;
+    const parts = sent!.body.split(`--${boundary}`).slice(1, -1).map((p) => p.trim());
+    expect(parts).toHaveLength(2);
+    expect(parts[0]).toBe('Content-Disposition: form-data; name="email"\r\n\r\na@b.example');
+    expect(parts[1]).toMatch(/^Content-Disposition: form-data; name="resume"; filename="my-cv.txt"\r\nContent-Type: text\/plain\r\n\r\nCurriculum vitae text$/);
+    const { runOf } = await import('../support/worker-feeds');
+    expect((await runOf(feed.id, runId)).detail.droppedFiles).toEqual([]);
+  });
+
+  it('sends a raw body: values inserted verbatim for XML and JSON-escaped for a JSON type', async () => {
+    const xml = await setup({
+      input: { fields: [] },
+      request: { method: 'POST', path: '/members', body: { format: 'raw', raw: { contentType: 'text/xml', template: '<m><e>{{/input/email}}</e></m>' } } },
+    });
+    await xml.mock.on('POST', '/api/members', { status: 201, json: {} });
+    expect((await jsonPost(xml.key, { email: 'a@b.example' })).status).toBe(200);
+    const [sentXml] = await xml.mock.requestsTo('/api/members');
+    expect(sentXml!.body).toBe('<m><e>a@b.example</e></m>');
+    expect(sentXml!.headers['content-type']).toBe('text/xml');
+
+    const json = await setup({
+      input: { fields: [] },
+      request: { method: 'PUT', path: '/members', body: { format: 'raw', raw: { contentType: 'application/vnd.api+json', template: '{"note": "{{/input/note}}"}' } } },
+    });
+    await json.mock.on('PUT', '/api/members', { status: 200, json: {} });
+    expect((await formPost(json.key, 'note=say+%22hi%22%0Abye')).status).toBe(200);
+    const [sentJson] = await json.mock.requestsTo('/api/members');
+    expect(sentJson!.body).toBe('{"note": "say \\"hi\\"\\nbye"}');
+    expect(JSON.parse(sentJson!.body)).toEqual({ note: 'say "hi"\nbye' });
+  });
+});
+
+describe('CORS', () => {
+  it('answers a preflight from each listed origin with its exact headers, and none otherwise', async () => {
+    const other = 'https://www.shop.example';
+    const { mock, key } = await setup({ trigger: { browser: { enabled: true, allowedOrigins: [SHOP, other] } } });
+    for (const origin of [SHOP, other]) {
+      const res = await call(`/hook/${key}`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' } });
+      expect(res.status).toBe(204);
+      expect(Object.fromEntries([...res.headers].filter(([n]) => n.startsWith('access-control-') || n === 'vary'))).toEqual({
+        'access-control-allow-origin': origin,
+        vary: 'Origin',
+        'access-control-allow-methods': 'POST',
+        'access-control-allow-headers': 'Content-Type, Idempotency-Key, CF-Turnstile-Response',
+        'access-control-max-age': '600',
+      });
+      expect(res.headers.get('Cache-Control')).toBe('no-store');
+    }
+    for (const [k, origin] of [[key, 'https://evil.example'], [key, 'null'], [unknownKey, SHOP]] as const) {
+      const res = await call(`/hook/${k}`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
+      expect(res.status).toBe(204);
+      expect([...res.headers.keys()].filter((n) => n.startsWith('access-control-'))).toEqual([]);
+    }
+    await expectNoUpstream(mock);
+  });
+
+  it('echoes the listed origin on answers and problems, exposes its headers, and never allows credentials', async () => {
+    const other = 'https://www.shop.example';
+    const { mock, key } = await setup({ trigger: { browser: { enabled: true, allowedOrigins: [SHOP, other] } } });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    for (const origin of [SHOP, other]) {
+      const ok = await jsonPost(key, { email: 'a@b.example' }, {}, origin);
+      expect(ok.headers.get('Access-Control-Allow-Origin')).toBe(origin);
+      expect(ok.headers.get('Vary')).toBe('Origin');
+      expect(ok.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After, Idempotent-Replayed');
+      expect(ok.headers.get('Access-Control-Allow-Credentials')).toBeNull();
+      const bad = await jsonPost(key, { name: 'no email' }, {}, origin);
+      expect(bad.status).toBe(400);
+      expect(bad.headers.get('Access-Control-Allow-Origin')).toBe(origin);
+    }
+    const refused = await jsonPost(key, { email: 'a@b.example' }, {}, 'https://evil.example');
+    expect(refused.headers.get('Access-Control-Allow-Origin')).toBeNull();
+  });
+});
+
+describe('navigations', () => {
+  const redirects = { successUrl: `${SHOP}/thanks?m={{/response/body/id}}`, errorUrl: `${SHOP}/signup?error={{/meta/errorCode}}&ref={{/meta/runId}}` };
+
+  it('redirects a successful form post with 303 to the rendered successUrl', async () => {
+    const { mock, key } = await setup({ response: { redirect: redirects } });
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm 1/2' } });
+    const res = await formPost(key, 'email=a%40b.example', NAVIGATE);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('Location')).toBe(`${SHOP}/thanks?m=m%201%2F2`);
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+  });
+
+  it('takes a form post whose Accept lists HTML first as a navigation when no Sec-Fetch header is sent', async () => {
+    const { mock, key } = await setup({ response: { redirect: redirects } });
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm1' } });
+    const res = await formPost(key, 'email=a%40b.example', { Accept: 'text/html,application/json;q=0.9' });
+    expect(res.status).toBe(303);
+    const json = await formPost(key, 'email=a%40b.example', { Accept: 'application/json, text/html' });
+    expect(json.status).toBe(200);
+    expect(json.headers.get('Content-Type')).toBe('application/json');
+  });
+
+  it('redirects an upstream failure and an early 415 to the errorUrl with the error code and run id', async () => {
+    const { mock, key } = await setup({ response: { redirect: redirects } });
+    await mock.on('POST', '/api/members', { status: 500, json: {} });
+    const failed = await formPost(key, 'email=a%40b.example', NAVIGATE);
+    expect(failed.status).toBe(303);
+    expect(failed.headers.get('Location')).toMatch(new RegExp(`^${SHOP}/signup\\?error=upstream-error&ref=run_`));
+    const early = await hook(key, { headers: { 'Content-Type': 'text/plain', Origin: SHOP, ...NAVIGATE }, body: 'x' });
+    expect(early.status).toBe(303);
+    expect(early.headers.get('Location')).toMatch(/error=unsupported-content-type&ref=run_/);
+  });
+
+  it('shows the built-in pages without a configured URL, reflecting no submitted value', async () => {
+    const { mock, key } = await setup();
+    await mock.on('POST', '/api/members', { status: 201, json: {} }, { status: 500, json: {} });
+    const payload = 'email=a%40b.example&name=%3Cscript%3Ealert(1)%3C%2Fscript%3E';
+    const thanks = await formPost(key, payload, NAVIGATE);
+    expect(thanks.status).toBe(200);
+    expect(thanks.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
+    expect(thanks.headers.get('Content-Security-Policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
+    const thanksText = await thanks.text();
+    expect(thanksText).toContain('Thank you');
+    expect(thanksText).not.toContain('script');
+    expect(thanksText).not.toContain('a@b.example');
+    const error = await formPost(key, payload, NAVIGATE);
+    expect(error.status).toBe(502);
+    const errorText = await error.text();
+    expect(errorText).toMatch(/We could not send your form[\s\S]*Reference: <code>run_[A-Za-z0-9_-]+<\/code>/);
+    expect(errorText).not.toContain('script>');
+    expect(errorText).not.toContain('a@b.example');
+  });
+});
+
+describe('the honeypot', () => {
+  it('answers exactly like a success without calling the upstream, logged as spam-honeypot', async () => {
+    const { mock, key, feed } = await setup({
+      trigger: { browser: { enabled: true, allowedOrigins: [SHOP], honeypotField: 'company_website' } },
+      response: { redirect: { successUrl: `${SHOP}/thanks` } },
+    });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const real = await jsonPost(key, { email: 'a@b.example', company_website: '' });
+    const spam = await jsonPost(key, { email: 'a@b.example', company_website: 'http://spam.example' });
+    expect(spam.status).toBe(real.status);
+    expect([...spam.headers].filter(([n]) => n !== 'content-length')).toEqual([...real.headers].filter(([n]) => n !== 'content-length'));
+    const realBody = (await real.json()) as Record<string, unknown>;
+    const spamBody = (await spam.json()) as Record<string, unknown>;
+    expect({ ...spamBody, runId: 'x' }).toEqual({ ...realBody, runId: 'x' });
+    const nav = await formPost(key, 'email=a%40b.example&company_website=spam', NAVIGATE);
+    expect(nav.status).toBe(303);
+    expect(nav.headers.get('Location')).toBe(`${SHOP}/thanks`);
+    expect(await mock.requestsTo('/api/members')).toHaveLength(1);
+    const runs = await runsOf(feed.id);
+    expect(runs.map((r) => r.outcome)).toEqual(['spam-honeypot', 'spam-honeypot', 'success']);
+  });
+});
+
+describe('server mode', () => {
+  it('runs a JSON webhook with a trigger key, without Origin or CORS, logged with the key name', async () => {
+    const { mock, key, feed } = await setup({ trigger: { browser: { enabled: false }, server: { enabled: true } } });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const created = await admin(`/api/feeds/${feed.id}/keys`, { method: 'POST', json: { name: 'erp' } });
+    const { key: triggerKey } = (await created.json()) as { key: string };
+    const res = await hook(key, { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${triggerKey}` }, body: '{"email":"a@b.example"}' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect([...res.headers.keys()].filter((n) => n.startsWith('access-control-'))).toEqual([]);
+    const [sent] = await mock.requestsTo('/api/members');
+    expect(sent!.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);
+    expect(JSON.stringify(sent)).not.toContain(triggerKey);
+    const [run] = await runsOf(feed.id);
+    expect(run).toMatchObject({ trigger: 'server', keyName: 'erp', outcome: 'success' });
+  });
+});
+
+describe('the run log', () => {
+  it('keeps input and bodies at level values with sensitive fields masked, and the first 2 KiB of the answer', async () => {
+    const { mock, key, feed } = await setup({
+      input: { fields: [{ name: 'email' }, { name: 'phone', sensitive: true }] },
+      log: { level: 'values' },
+      request: {
+        method: 'POST',
+        path: '/members',
+        body: { format: 'json', fields: [{ target: '/email', value: '{{/input/email}}' }, { target: '/contact', value: 'tel {{/input/phone}}' }] },
+      },
+    });
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm1', pad: 'p'.repeat(3000) } });
+    const res = await jsonPost(key, { email: 'a@b.example', phone: '+41 79 555 01 02' });
+    const { runId } = (await res.json()) as { runId: string };
+    const { runOf } = await import('../support/worker-feeds');
+    const run = await runOf(feed.id, runId);
+    expect(run.detail.input).toEqual({ email: 'a@b.example', phone: '***' });
+    expect(run.detail.requestBody).toEqual({ email: 'a@b.example', contact: 'tel ***' });
+    expect(run.detail.responseBody.length).toBe(2048);
+    expect(run.detail.responseBody.startsWith('{"id":"m1"')).toBe(true);
+    expect(JSON.stringify(run)).not.toContain('555 01 02');
+    expect(run.detail.attempts).toEqual([
+      { n: 1, at: expect.any(String), method: 'POST', url: mock.url('/api/members'), status: 201, durationMs: expect.any(Number), errorCode: null },
+    ]);
+    expect(run.detail).toMatchObject({ contentType: 'json', fieldNames: ['email', 'phone'], condition: { result: true }, answer: { status: 200 } });
+  });
+
+  it('keeps no values at level metadata', async () => {
+    const { mock, key, feed } = await setup();
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm1' } });
+    const { runId } = (await (await jsonPost(key, { email: 'a@b.example', name: 'Ann Example' })).json()) as { runId: string };
+    const { runOf } = await import('../support/worker-feeds');
+    const run = await runOf(feed.id, runId);
+    expect(run.detail.input).toBeUndefined();
+    expect(run.detail.requestBody).toBeUndefined();
+    expect(run.detail.responseBody).toBeUndefined();
+    expect(JSON.stringify(run)).not.toContain('Ann Example');
+    expect(run.detail.fieldNames).toEqual(['email', 'name']);
+  });
+
+  it('leaves successes out with logSuccess: false, and still logs failures', async () => {
+    const { mock, key, feed } = await setup({ log: { logSuccess: false } });
+    await mock.on('POST', '/api/members', { status: 201, json: {} }, { status: 500, json: {} });
+    expect((await jsonPost(key, { email: 'a@b.example' })).status).toBe(200);
+    expect((await jsonPost(key, { email: 'a@b.example' })).status).toBe(502);
+    const runs = await runsOf(feed.id);
+    expect(runs.map((r) => r.outcome)).toEqual(['server-error']);
+  });
+
+  it('logs two simultaneous triggers as two runs with distinct run ids', async () => {
+    const { mock, key, feed } = await setup();
+    await mock.on('POST', '/api/members', { status: 201, delayMs: 50, json: {} });
+    const answers = await Promise.all([jsonPost(key, { email: 'a@b.example' }), jsonPost(key, { email: 'c@d.example' })]);
+    const ids = await Promise.all(answers.map(async (r) => ((await r.json()) as { runId: string }).runId));
+    expect(new Set(ids).size).toBe(2);
+    const runs = await runsOf(feed.id);
+    expect(runs.map((r) => r.runId).sort()).toEqual([...ids].sort());
+    expect(await mock.requestsTo('/api/members')).toHaveLength(2);
+  });
+});
