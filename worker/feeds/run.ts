@@ -621,7 +621,8 @@ export function runEntry(facts: RunLogFacts): CallInput {
     feedId: meta.feedId,
     runId: meta.runId,
     trigger: facts.trigger,
-    detail,
+    // Plain data: the parser and the builder make null-prototype objects, which RPC cannot carry.
+    detail: JSON.parse(JSON.stringify(detail)) as FeedRunDetail,
   };
 }
 
