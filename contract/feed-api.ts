@@ -111,8 +111,8 @@ export interface DryRunAnswer {
   warnings: DryRunWarning[];
   /** Only with `send: true`. */
   upstream?: { status: number; durationMs: number; headers: Record<string, string>; body: unknown };
-  /** What the trigger's caller would get. */
-  answer: { status: number; location?: string; body?: unknown };
+  /** What the trigger's caller would get: a JSON body, a 303 `location`, or one of the built-in pages (`page`). */
+  answer: { status: number; location?: string; body?: unknown; page?: 'thanks' | 'error' };
   /** The run's problem (a mapping error, an upstream failure), as the caller would see it. */
   problem?: { code: string; title: string; detail: string };
   /** With `send: true`: the run id it was logged under. */
@@ -139,6 +139,8 @@ export interface FeedRunDetail {
   requestBody?: unknown;
   /** Only at log level `values`: the first 2 KiB. */
   responseBody?: string;
+  /** Set when the stored detail was too long and its values (input, bodies) were left out. */
+  truncated?: boolean;
 }
 
 /** A feed run: a call-log entry of kind `feed-run` with its detail. */

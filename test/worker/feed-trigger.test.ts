@@ -69,7 +69,7 @@ function multipartPost(key: string, parts: Parameters<typeof multipart>[0], head
 
 describe('bad input (FEEDS.md §3.11)', () => {
   it('row 1: answers an unknown and a disabled public key with the same 404', async () => {
-    const { mock, key } = await setup({ enabled: false });
+    const { mock, key, feed } = await setup({ enabled: false });
     const unknown = await jsonPost(unknownKey, { email: 'a@b.example' });
     const disabled = await jsonPost(key, { email: 'a@b.example' });
     const a = await expectProblem(unknown, 404, 'feed-not-found');
@@ -77,6 +77,8 @@ describe('bad input (FEEDS.md §3.11)', () => {
     expect(a).toEqual(b);
     await expectProblem(await jsonPost('not-a-key', {}), 404, 'feed-not-found');
     await expectNoUpstream(mock);
+    // Nothing is logged for a key that opens no running feed (so no home is woken for it).
+    expect(await runsOf(feed.id)).toEqual([]);
   });
 
   it('row 2: answers GET and other methods with 405 and Allow: POST, OPTIONS', async () => {
@@ -380,6 +382,19 @@ describe('bad input (FEEDS.md §3.11)', () => {
     expect(await mock.requestsTo('/api/members')).toHaveLength(2);
     const runs = await runsOf(feed.id);
     expect(runs.map((r) => r.outcome)).toEqual(['network-error', 'server-error']);
+  });
+
+  it('row 39: stops reading an upstream answer whose body outlasts the timeout, and maps what arrived', async () => {
+    const { mock, key } = await setup({
+      request: { method: 'POST', path: '/members', timeoutMs: 1000, body: { format: 'json', fields: [] } },
+      response: { json: { data: [{ target: '/status', source: '/response/status' }, { target: '/id', source: '/response/body/id' }] } },
+    });
+    await mock.on('POST', '/api/members', { status: 201, headers: { 'Content-Type': 'application/json' }, body: '{"id":"m_slow","pad":"' + 'x'.repeat(100) + '"}', bodyDelayMs: 3000 });
+    const started = Date.now();
+    const res = await jsonPost(key, { email: 'a@b.example' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: unknown }).data).toEqual({ status: 201 });
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('row 40: never follows an upstream 3xx: server-error, unless successStatuses lists it', async () => {

@@ -158,7 +158,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunAnswer> {
       ? { status: 303, location: caller.location }
       : caller.kind === 'json'
         ? { status: caller.status, body: caller.body }
-        : { status: caller.status, body: caller.page === 'thanks' ? 'The built-in "Thank you" page' : 'The built-in error page' };
+        : { status: caller.status, page: caller.page };
   const plan = result.plan;
   const out: DryRunAnswer = {
     input: submission?.input ?? null,

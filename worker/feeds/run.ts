@@ -293,25 +293,35 @@ function bodyOf(plan: UpstreamRequestPlan, submission: SubmissionFacts, used: Se
   return form;
 }
 
-/** Reads the first `max` bytes of a body as text, cancelling the rest; `complete` when it all fit. */
-async function readStart(body: ReadableStream<Uint8Array> | null, max: number): Promise<{ text: string; complete: boolean }> {
+/**
+ * Reads the first `max` bytes of a body as text, cancelling the rest; `complete` when it all fit.
+ * Past `deadline` (epoch ms) it stops and keeps what arrived (not complete).
+ */
+async function readStart(body: ReadableStream<Uint8Array> | null, max: number, deadline: number): Promise<{ text: string; complete: boolean }> {
   if (body === null) return { text: '', complete: true };
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let complete = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+  });
   try {
     while (size <= max) {
-      const { done, value } = await reader.read();
-      if (done) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === 'late') break;
+      if (next.done) {
         complete = true;
         break;
       }
-      chunks.push(value);
-      size += value.byteLength;
+      chunks.push(next.value);
+      size += next.value.byteLength;
     }
   } catch {
     complete = false;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
   if (!complete) await reader.cancel().catch(() => undefined);
   const bytes = new Uint8Array(Math.min(size, max));
@@ -370,7 +380,8 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
     result.tokenFetched = trace.upstream?.tokenFetched ?? false;
     throw problem;
   }
-  const read = await readStart(response.body, RESPONSE_TEXT_MAX_BYTES);
+  // The body too is bounded by the feed's timeout: what arrived by then is what the run maps.
+  const read = await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
   for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;

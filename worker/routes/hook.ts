@@ -14,6 +14,7 @@ import type { FeedTrigger } from '../../contract/feed-api';
 import type { AppEnv } from '../app-env';
 import { recordCall, type WaitUntil } from '../activity/recorder';
 import { readPathFor } from '../connections/read-path';
+import type { StoredConnection } from '../connections/records';
 import { sha256Hex } from '../connections/seal';
 import { AppError, toProblem } from '../errors';
 import { parseSubmission, validateSubmission, type Submission } from '../feeds/input';
@@ -182,6 +183,7 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
   let keyName: string | null = null;
   let submission: Submission | null = null;
   let result: RunResult;
+  let record: StoredConnection | null = null;
   // Whether the feed's own URLs may receive this caller (its origin is listed, or a key opened it).
   let trusted = false;
   try {
@@ -191,7 +193,7 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
     meta.contentType = submission.contentType;
     if (submission.reserved.idempotencyKey !== undefined) meta.idempotencyKey = submission.reserved.idempotencyKey;
     const parsed = submission;
-    const connection = await readPathFor(env).relayEntry(feed.connection);
+    record = (await readPathFor(env).relayEntry(feed.connection))?.record ?? null;
     result = await runFeed({
       feed,
       meta,
@@ -199,7 +201,7 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
       honeypot: true,
       validate: () => validateSubmission(parsed, feed),
       send: true,
-      record: connection?.record ?? null,
+      record,
       env,
     });
   } catch (err) {
@@ -213,7 +215,7 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
     feed,
     meta,
     trigger,
-    record: (await readPathFor(env).relayEntry(feed.connection))?.record ?? null,
+    record,
     submission,
     result,
     answer: { status: response.status, ...(answer.kind === 'redirect' ? { location: answer.location } : {}) },
