@@ -3,7 +3,7 @@
  * one run with its detail, 24 h stats), the call_log columns added to an older table in place, and
  * that no secret, token or trigger key reaches any answer, log line or stored row.
  */
-import { runInDurableObject } from 'cloudflare:test';
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { flushCalls } from '../../worker/activity/recorder';
@@ -172,5 +172,51 @@ describe('secrets', () => {
     } finally {
       logs.restore();
     }
+  });
+});
+
+describe('the trigger’s cost and traces', () => {
+  it('never wakes a home for a public key that opens nothing', async () => {
+    const before = (await listDurableObjectIds(env.HOMES)).length;
+    for (let i = 0; i < 3; i++) {
+      await expectProblem(await jsonPost(`fpk_${'b'.repeat(25)}${i}`, { email: 'a@b.example' }), 404, 'feed-not-found');
+    }
+    await flushCalls(env);
+    expect((await listDurableObjectIds(env.HOMES)).length).toBe(before);
+  });
+
+  it('writes one structured log line per run, without values', async () => {
+    const { mock, key, feed } = await setup({ log: { level: 'values' } });
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm1' } });
+    const logs = captureLogs();
+    let runId: string;
+    try {
+      runId = ((await (await jsonPost(key, { email: 'ann@b.example', name: 'Ann Values' })).json()) as { runId: string }).runId;
+    } finally {
+      logs.restore();
+    }
+    const lines = logs.text().split('\n').filter((l) => l.includes('"event":"feed-run"'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ event: 'feed-run', feedId: feed.id, runId, trigger: 'browser', outcome: 'success', status: 200, upstreamStatus: 201 });
+    expect(logs.text()).not.toContain('ann@b.example');
+    expect(logs.text()).not.toContain('Ann Values');
+  });
+});
+
+describe('snippets', () => {
+  it('answers an HTML form and a fetch call for the trigger URL, escaping what the feed holds', async () => {
+    const { feed } = await setup({
+      input: { fields: [{ name: 'email', required: true, format: 'email' }, { name: 'x"><script>alert(1)</script>' }, { name: 'cv', file: { maxBytes: 100 } }] },
+    });
+    const view = (await (await admin(`/api/feeds/${feed.id}`)).json()) as { triggerUrl: string; snippets: { html: string; fetch: string } };
+    const { html, fetch: script } = view.snippets;
+    expect(html).toContain(`<form method="post" action="${view.triggerUrl}" enctype="multipart/form-data">`);
+    expect(html).toContain('<input id="feed-field-0" name="email" type="email" required>');
+    expect(html).toContain('name="x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('type="file"');
+    expect(script).toContain(`fetch(${JSON.stringify(view.triggerUrl)}`);
+    expect(script).toContain("'Content-Type': 'application/json'");
+    expect(feed.snippets).toEqual(view.snippets);
   });
 });
