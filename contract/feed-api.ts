@@ -64,13 +64,16 @@ const SampleResponseSchema = v.strictObject({
 
 /**
  * `POST /api/feeds/<id>/dry-run` (a saved feed) or `POST /api/feeds/dry-run` (a draft: `feed`
- * carries the FeedInput). Give `input` (the submission as an object) or `raw` (a body and its
- * content type, parsed as a trigger would).
+ * carries the FeedInput). Give `input` (the submission as an object), `raw` (a body and its
+ * content type, parsed as a trigger would) or, for a saved feed, `fromRun` (a run logged at level
+ * `values`): at most one of them.
  */
 export const DryRunRequestSchema = v.strictObject({
   feed: v.optional(v.unknown()),
   input: v.optional(v.record(v.string(), v.unknown())),
   raw: v.optional(v.strictObject({ contentType: v.pipe(v.string(), v.maxLength(256)), body: v.pipe(v.string(), v.maxLength(65_536)) })),
+  /** A saved feed's logged run to take the input from (only runs logged at level `values`; sensitive fields stay `***`). */
+  fromRun: v.optional(v.pipe(v.string(), v.regex(/^run_[A-Za-z0-9_-]{1,40}$/, 'A run id such as run_…'))),
   send: v.optional(v.boolean(), false),
   sampleResponse: v.optional(SampleResponseSchema),
   as: v.optional(v.picklist(DRY_RUN_ANSWER_KINDS), 'json'),

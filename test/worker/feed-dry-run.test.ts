@@ -134,6 +134,28 @@ describe('POST /api/feeds/<id>/dry-run', () => {
   });
 });
 
+describe('fromRun', () => {
+  it('replays the input of a run logged at level values, sensitive fields still masked, and refuses one logged without values', async () => {
+    const { mock, feed } = await setup({ input: { fields: [{ name: 'email', required: true }, { name: 'phone', sensitive: true }] }, log: { level: 'values' } });
+    await mock.on('POST', '/api/lists/5/members', { status: 201, json: {} });
+    const live = await jsonPost(feed.publicKey, { email: 'a@b.example', list: '5', phone: '+41 79 000' });
+    const { runId } = (await live.json()) as { runId: string };
+    await runsOf(feed.id);
+    const answer = (await (await dryRun(feed.id, { fromRun: runId })).json()) as any;
+    expect(answer.input).toEqual({ email: 'a@b.example', list: '5', phone: '***' });
+    expect(answer.request.body).toEqual({ email_address: 'a@b.example', tags: ['web-signup'], phone: '***' });
+    await expectProblem(await dryRun(feed.id, { fromRun: 'run_nope' }), 404, 'run-not-found');
+    await expectProblem(await dryRun(feed.id, { fromRun: runId, input: {} }), 400, 'validation-failed');
+
+    const plain = await setup();
+    await plain.mock.on('POST', '/api/lists/5/members', { status: 201, json: {} });
+    const { runId: plainRun } = (await (await jsonPost(plain.feed.publicKey, { email: 'a@b.example', list: '5' })).json()) as { runId: string };
+    await runsOf(plain.feed.id);
+    const refused = await expectProblem(await dryRun(plain.feed.id, { fromRun: plainRun }), 400, 'validation-failed');
+    expect(Object.keys(refused.errors)).toEqual(['/fromRun']);
+  });
+});
+
 describe('POST /api/feeds/dry-run (a draft)', () => {
   it('runs a draft checked with the save checks against its connection', async () => {
     const mock = new Mock();

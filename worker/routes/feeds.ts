@@ -49,6 +49,12 @@ function runFilters(query: (name: string) => string | undefined, queries: (name:
   return { limit, before: cursor ? Number(cursor) : undefined, outcomes: outcomes as CallOutcome[] };
 }
 
+/** At most one of `input`, `raw` and `fromRun`. */
+function checkOneSource(request: { input?: unknown; raw?: unknown; fromRun?: unknown }): void {
+  const given = (['input', 'raw', 'fromRun'] as const).filter((name) => request[name] !== undefined);
+  if (given.length > 1) throw validationFailed(Object.fromEntries(given.map((name) => [`/${name}`, ['Give one of input, raw or fromRun']])), given.length);
+}
+
 function validationFailed(errors: Record<string, string[]>, count: number): AppError {
   return new AppError('validation-failed', {
     detail: `${count} field${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} attention.`,
@@ -79,6 +85,8 @@ export const feedRoutes = new Hono<AppEnv>()
   // A draft: validated with the save checks against its connection as stored now.
   .post('/dry-run', async (c) => {
     const request = validate(DryRunRequestSchema, await readJson(c));
+    checkOneSource(request);
+    if (request.fromRun !== undefined) throw validationFailed({ '/fromRun': ['A draft has no runs: give input or raw'] }, 1);
     if (request.feed === undefined) throw validationFailed({ '/feed': ['Send the draft feed to test, or test a saved feed at /api/feeds/<id>/dry-run'] }, 1);
     const draft = request.feed as Record<string, unknown> | null;
     const slug = draft !== null && typeof draft === 'object' && typeof draft.connection === 'string' && SLUG_PATTERN.test(draft.connection) ? draft.connection : undefined;
@@ -168,10 +176,18 @@ export const feedRoutes = new Hono<AppEnv>()
     const id = c.req.param('id');
     const slug = await feedConnectionOf(c.env, id);
     const request = validate(DryRunRequestSchema, await readJson(c));
+    checkOneSource(request);
     if (request.feed !== undefined) throw validationFailed({ '/feed': ['A saved feed is tested as saved: leave out "feed", or test a draft at /api/feeds/dry-run'] }, 1);
     const home = homeOf(c.env, slug);
     const stored = await home.getFeed(slug, id);
     if (!stored) throw feedNotFound();
+    if (request.fromRun !== undefined) {
+      const run = unwrap(await home.getFeedRun(slug, id, request.fromRun)) as FeedRun;
+      if (run.detail?.input === undefined || run.detail.input === null || typeof run.detail.input !== 'object') {
+        throw validationFailed({ '/fromRun': ['That run kept no input: only runs logged at level "values" can be replayed'] }, 1);
+      }
+      request.input = run.detail.input as Record<string, unknown>;
+    }
     const record = await home.getConnection(slug);
     return c.json(await dryRun({ env: c.env, feed: stored.feed, feedId: id, request, record }));
   })
