@@ -519,6 +519,27 @@ describe('round trips: what the upstream receives', () => {
   });
 });
 
+describe('through the relay core', () => {
+  it('gets a token for an OAuth connection and retries once with a fresh one after a 401, resending the same body', async () => {
+    const mock = new Mock();
+    await mock.on('POST', '/oauth/token', { json: { access_token: 'tok-first', token_type: 'Bearer', expires_in: 3600 } }, { json: { access_token: 'tok-second', token_type: 'Bearer', expires_in: 3600 } });
+    await mock.on('POST', '/api/members', { status: 401, json: {} }, { status: 201, json: { id: 'm1' } });
+    const slug = await feedConnection(mock.url('/api'), { auth: { method: 'oauth2_client_credentials', clientId: 'c', clientSecret: 'cs-value', tokenUrl: mock.url('/oauth/token') } });
+    const feed = await createFeed(feedOf(slug));
+    const res = await jsonPost(feed.publicKey, { email: 'a@b.example' });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(text).not.toContain('tok-');
+    const sent = await mock.requestsTo('/api/members');
+    expect(sent.map((r) => r.headers.authorization)).toEqual(['Bearer tok-first', 'Bearer tok-second']);
+    expect(sent.map((r) => r.body)).toEqual(['{"email":"a@b.example"}', '{"email":"a@b.example"}']);
+    const [run] = await runsOf(feed.id);
+    expect(run).toMatchObject({ outcome: 'success', retried: true, tokenFetched: true, upstreamStatus: 201 });
+    const { runOf } = await import('../support/worker-feeds');
+    expect((await runOf(feed.id, run.runId)).detail.attempts.map((a: { status: number }) => a.status)).toEqual([401, 201]);
+  });
+});
+
 describe('CORS', () => {
   it('answers a preflight from each listed origin with its exact headers, and none otherwise', async () => {
     const other = 'https://www.shop.example';
