@@ -465,7 +465,6 @@ export async function runFeed(options: RunOptions): Promise<RunResult> {
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     failWith(result, err);
-    // An upstream-side failure keeps its outcome class.
     return result;
   }
 }
