@@ -64,13 +64,16 @@ const SampleResponseSchema = v.strictObject({
 
 /**
  * `POST /api/feeds/<id>/dry-run` (a saved feed) or `POST /api/feeds/dry-run` (a draft: `feed`
- * carries the FeedInput). Give `input` (the submission as an object) or `raw` (a body and its
- * content type, parsed as a trigger would).
+ * carries the FeedInput). Give `input` (the submission as an object), `raw` (a body and its
+ * content type, parsed as a trigger would) or, for a saved feed, `fromRun` (a run logged at level
+ * `values`): at most one of them.
  */
 export const DryRunRequestSchema = v.strictObject({
   feed: v.optional(v.unknown()),
   input: v.optional(v.record(v.string(), v.unknown())),
   raw: v.optional(v.strictObject({ contentType: v.pipe(v.string(), v.maxLength(256)), body: v.pipe(v.string(), v.maxLength(65_536)) })),
+  /** A saved feed's logged run to take the input from (only runs logged at level `values`; sensitive fields stay `***`). */
+  fromRun: v.optional(v.pipe(v.string(), v.regex(/^run_[A-Za-z0-9_-]{1,40}$/, 'A run id such as run_…'))),
   send: v.optional(v.boolean(), false),
   sampleResponse: v.optional(SampleResponseSchema),
   as: v.optional(v.picklist(DRY_RUN_ANSWER_KINDS), 'json'),
@@ -111,8 +114,8 @@ export interface DryRunAnswer {
   warnings: DryRunWarning[];
   /** Only with `send: true`. */
   upstream?: { status: number; durationMs: number; headers: Record<string, string>; body: unknown };
-  /** What the trigger's caller would get. */
-  answer: { status: number; location?: string; body?: unknown };
+  /** What the trigger's caller would get: a JSON body, a 303 `location`, or one of the built-in pages (`page`). */
+  answer: { status: number; location?: string; body?: unknown; page?: 'thanks' | 'error' };
   /** The run's problem (a mapping error, an upstream failure), as the caller would see it. */
   problem?: { code: string; title: string; detail: string };
   /** With `send: true`: the run id it was logged under. */
@@ -139,6 +142,8 @@ export interface FeedRunDetail {
   requestBody?: unknown;
   /** Only at log level `values`: the first 2 KiB. */
   responseBody?: string;
+  /** Set when the stored detail was too long and its values (input, bodies) were left out. */
+  truncated?: boolean;
 }
 
 /** A feed run: a call-log entry of kind `feed-run` with its detail. */
@@ -148,4 +153,11 @@ export type FeedRun = Call & { kind: 'feed-run'; feedId: string; runId: string; 
 export interface FeedRunListAnswer {
   runs: FeedRun[];
   cursor: string | null;
+}
+
+/** `GET /api/feeds/<id>/stats`: the feed's runs of the last 24 hours, counted by outcome. */
+export interface FeedRunStatsAnswer {
+  window: '24h';
+  total: number;
+  outcomes: Partial<Record<Call['outcome'], number>>;
 }

@@ -1,5 +1,6 @@
 /**
- * The Worker: the admin API under `/api`, the relay under `/relay/<slug>/…`, and the dashboard's
+ * The Worker: the admin API under `/api`, the relay under `/relay/<slug>/…`, the feed trigger under
+ * `/hook/<publicKey>`, and the dashboard's
  * static assets for everything else (served by the platform before the Worker runs).
  */
 import { Hono } from 'hono';
@@ -11,6 +12,7 @@ import { API_BODY_LIMIT_BYTES, apiBodyLimit, discardUnreadBody } from './http';
 import { activityRoutes } from './routes/activity';
 import { connectionRoutes } from './routes/connections';
 import { feedRoutes } from './routes/feeds';
+import { hookFetch, hookRoutes, isHookUrl } from './routes/hook';
 import { keyRoutes } from './routes/keys';
 import { isRelayUrl, relayFetch, relayRoutes } from './routes/relay';
 import { sessionRoutes } from './routes/session';
@@ -39,6 +41,8 @@ export const app = new Hono<AppEnv>()
   .route('/api', api)
   // Outside `/api`: relay callers use relay keys, not admin auth, and bodies are not capped.
   .route('/relay', relayRoutes)
+  // The feed trigger: public (a public key, Origin or a trigger key), the feed's own body limits.
+  .route('/hook', hookRoutes)
   .notFound((c) => {
     const path = new URL(c.req.url).pathname;
     const allowed = ALLOWED.find(([pattern]) => pattern.test(path))?.[1];
@@ -76,7 +80,11 @@ export { ConnectionHome } from './connections/home';
  */
 export default {
   async fetch(request, env, ctx) {
-    const response = await (isRelayUrl(request.url) ? relayFetch(request, env, ctx) : app.fetch(request, env, ctx));
+    const response = await (isRelayUrl(request.url)
+      ? relayFetch(request, env, ctx)
+      : isHookUrl(request.url)
+        ? hookFetch(request, env, ctx)
+        : app.fetch(request, env, ctx));
     // An answer given before the body was read (401, 413, 415, a refused relay call): see `discardUnreadBody`.
     await discardUnreadBody(request);
     return response;

@@ -5,7 +5,7 @@
  * Tables:
  * | table         | rows                          | holds                                                     |
  * |---------------|-------------------------------|-----------------------------------------------------------|
- * | `call_log`    | ≤ 10,000, ≤ `log.retainDays`  | `seq` (order), `id`, `at` (epoch ms), `kind`, `outcome`, `entry` (the Call as JSON) |
+ * | `call_log`    | ≤ 10,000, ≤ `log.retainDays`  | `seq` (order), `id`, `at` (epoch ms), `kind`, `outcome`, `entry` (the Call as JSON), and for feed runs `feed_id`, `run_id`, `detail` (the FeedRunDetail as JSON) |
  * | `call_minute` | per minute and outcome, 30 days | `minute` (epoch minutes), `outcome`, `calls`, `histogram` (JSON counts per duration bucket) |
  *
  * Entries come from isolates in batches and are validated here (stored data is input too): strings
@@ -35,6 +35,8 @@ export const CALL_AGGREGATE_DAYS = 30;
 export const DURATION_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000] as const;
 /** Most entries one append takes (an isolate sends at most 100 at once). */
 const APPEND_MAX = 500;
+/** Longest stored run detail (JSON); past it the values (input, bodies) are left out. */
+export const RUN_DETAIL_MAX_CHARS = 32_768;
 
 const WINDOWS: Record<StatsWindow, { seconds: number; bucketSeconds: number }> = {
   '1h': { seconds: 3600, bucketSeconds: 60 },
@@ -69,6 +71,8 @@ export const CallInputSchema = v.object({
   feedId: v.optional(text(64)),
   runId: v.optional(text(64)),
   trigger: v.optional(text(32)),
+  /** Feed runs: the run's detail (FeedRunDetail), stored in its own column, answered by `getRun` only. */
+  detail: v.optional(v.unknown()),
 });
 export type CallInput = v.InferOutput<typeof CallInputSchema>;
 
@@ -120,6 +124,36 @@ export const CALL_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS call_minute (minute INTEGER NOT NULL, outcome TEXT NOT NULL, calls INTEGER NOT NULL, histogram TEXT NOT NULL, PRIMARY KEY (minute, outcome))',
 ];
 
+/**
+ * Brings a `call_log` made before feed runs to the current columns (`feed_id`, `run_id`, `detail`,
+ * nullable: older rows keep working), then makes the indexes that read them. Run after `CALL_SCHEMA`.
+ */
+export function migrateCallLog(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>('PRAGMA table_info(call_log)').toArray().map((c) => c.name));
+  for (const column of ['feed_id', 'run_id', 'detail']) {
+    if (!columns.has(column)) sql.exec(`ALTER TABLE call_log ADD COLUMN ${column} TEXT`);
+  }
+  sql.exec('CREATE INDEX IF NOT EXISTS call_log_feed ON call_log (feed_id, seq)');
+  sql.exec('CREATE INDEX IF NOT EXISTS call_log_run ON call_log (run_id)');
+}
+
+/** A run's detail as stored: JSON, bounded (values dropped first when it is too long). */
+function detailText(detail: unknown): string | null {
+  if (detail === undefined || detail === null || typeof detail !== 'object') return null;
+  let text = JSON.stringify(detail);
+  if (text.length <= RUN_DETAIL_MAX_CHARS) return text;
+  const { input: _input, requestBody: _body, responseBody: _response, ...rest } = detail as Record<string, unknown>;
+  text = JSON.stringify({ ...rest, truncated: true });
+  return text.length <= RUN_DETAIL_MAX_CHARS ? text : null;
+}
+
+/** Filters of a feed's runs listing. */
+export interface RunFilters {
+  limit: number;
+  before?: number | undefined;
+  outcomes: CallOutcome[];
+}
+
 /** The call log of one home. */
 export class CallStore {
   constructor(
@@ -133,7 +167,7 @@ export class CallStore {
    * into SQLite per batch rather than one per entry.
    */
   append(entries: readonly unknown[], retainDays = LOG_RETAIN_DAYS_DEFAULT): number {
-    const rows: [string, number, string, string, string][] = [];
+    const rows: [string, number, string, string, string, string | null, string | null, string | null][] = [];
     const minutes = new Map<string, { minute: number; outcome: string; calls: number; histogram: number[] }>();
     // Ids: the entry's time, random bits drawn once per batch, and the entry's place in it.
     const batch = randomId(6);
@@ -142,8 +176,9 @@ export class CallStore {
       if (!parsed.success) continue;
       const entry = parsed.output;
       const id = `c_${entry.at.toString(36)}${batch}${rows.length.toString(36)}`;
-      const call: Call = { id, ...entry, at: new Date(entry.at).toISOString() };
-      rows.push([id, entry.at, entry.kind, entry.outcome, JSON.stringify(call)]);
+      const { detail, ...fields } = entry;
+      const call: Call = { id, ...fields, at: new Date(entry.at).toISOString() };
+      rows.push([id, entry.at, entry.kind, entry.outcome, JSON.stringify(call), entry.feedId ?? null, entry.runId ?? null, entry.kind === 'feed-run' ? detailText(detail) : null]);
       const minute = Math.floor(entry.at / 60_000);
       const key = `${minute}|${entry.outcome}`;
       const agg = minutes.get(key) ?? { minute, outcome: entry.outcome, calls: 0, histogram: emptyHistogram() };
@@ -154,8 +189,8 @@ export class CallStore {
     }
     if (rows.length > 0) {
       this.sql.exec(
-        `INSERT INTO call_log (id, at, kind, outcome, entry)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) ORDER BY key`,
+        `INSERT INTO call_log (id, at, kind, outcome, entry, feed_id, run_id, detail)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?) ORDER BY key`,
         JSON.stringify(rows),
       );
     }
@@ -222,6 +257,58 @@ export class CallStore {
       .exec<{ entry: string }>('SELECT entry FROM call_log WHERE id = ? AND at >= ?', id, this.now() - retainDays * 86_400_000)
       .toArray()[0];
     return row ? (JSON.parse(row.entry) as Call) : null;
+  }
+
+  /** A feed's runs newest first (entries of kind `feed-run` with this `feedId`), without their detail. */
+  listRuns(feedId: string, filters: RunFilters, retainDays = LOG_RETAIN_DAYS_DEFAULT): { runs: Call[]; cursor: string | null } {
+    const where = ['feed_id = ?', "kind = 'feed-run'", 'at >= ?'];
+    const params: (string | number)[] = [feedId, this.now() - retainDays * 86_400_000];
+    if (filters.before !== undefined) {
+      where.push('seq < ?');
+      params.push(filters.before);
+    }
+    if (filters.outcomes.length > 0) {
+      where.push(`outcome IN (${filters.outcomes.map(() => '?').join(', ')})`);
+      params.push(...filters.outcomes);
+    }
+    const rows = this.sql
+      .exec<{ seq: number; entry: string }>(`SELECT seq, entry FROM call_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, ...params, filters.limit + 1)
+      .toArray();
+    const page = rows.slice(0, filters.limit);
+    return { runs: page.map((r) => JSON.parse(r.entry) as Call), cursor: rows.length > filters.limit ? String(page[page.length - 1]!.seq) : null };
+  }
+
+  /** One run of a feed with its detail, or null. */
+  getRun(feedId: string, runId: string, retainDays = LOG_RETAIN_DAYS_DEFAULT): (Call & { detail?: unknown }) | null {
+    const row = this.sql
+      .exec<{ entry: string; detail: string | null }>(
+        "SELECT entry, detail FROM call_log WHERE run_id = ? AND feed_id = ? AND kind = 'feed-run' AND at >= ? ORDER BY seq DESC LIMIT 1",
+        runId,
+        feedId,
+        this.now() - retainDays * 86_400_000,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    const call = JSON.parse(row.entry) as Call;
+    return row.detail === null ? call : { ...call, detail: JSON.parse(row.detail) as unknown };
+  }
+
+  /** A feed's runs of the last 24 hours, counted by outcome. */
+  runStats(feedId: string): { total: number; outcomes: OutcomeCounts } {
+    const rows = this.sql
+      .exec<{ outcome: CallOutcome; n: number }>(
+        "SELECT outcome, COUNT(*) AS n FROM call_log WHERE feed_id = ? AND kind = 'feed-run' AND at >= ? GROUP BY outcome",
+        feedId,
+        this.now() - 86_400_000,
+      )
+      .toArray();
+    const outcomes: OutcomeCounts = {};
+    let total = 0;
+    for (const row of rows) {
+      outcomes[row.outcome] = row.n;
+      total += row.n;
+    }
+    return { total, outcomes };
   }
 
   /** Time buckets of a window: counts by outcome and approximate p50 / p95 durations. */

@@ -32,7 +32,7 @@ import { AppError, type ProblemCode } from '../errors';
 import { fingerprintOf, isOAuthConnection, tokenMirrorKey } from '../oauth/fingerprint';
 import { TOKEN_SCHEMA, TokenBroker, type BrokerStatus, type TokenAnswer, type TokenTestOutcome } from '../oauth/token-broker';
 import type { Call, CallListAnswer, StatsAnswer, StatsWindow } from '../../contract/activity';
-import { CALL_SCHEMA, CallStore, type CallFilters } from '../activity/call-store';
+import { CALL_SCHEMA, CallStore, migrateCallLog, type CallFilters, type RunFilters } from '../activity/call-store';
 import { readLegacy, removeLegacy } from './legacy';
 import {
   keepSecret,
@@ -413,6 +413,28 @@ export class ConnectionHome extends DurableObject<Env> {
     return { ok: true, value: this.calls.stats(window) };
   }
 
+  /** A feed's runs newest first (its call-log entries of kind `feed-run`). */
+  async listFeedRuns(slug: string, feedId: string, filters: RunFilters): Promise<HomeResult<{ runs: Call[]; cursor: string | null }>> {
+    await this.ensure(slug);
+    if (!this.readFeed(feedId)) return feedNotFound();
+    return { ok: true, value: this.calls.listRuns(feedId, filters, this.retainDays()) };
+  }
+
+  /** One run of a feed with its detail. */
+  async getFeedRun(slug: string, feedId: string, runId: string): Promise<HomeResult<Call & { detail?: unknown }>> {
+    await this.ensure(slug);
+    if (!this.readFeed(feedId)) return feedNotFound();
+    const run = this.calls.getRun(feedId, runId, this.retainDays());
+    return run ? { ok: true, value: run } : { ok: false, code: 'run-not-found', detail: 'This feed has no run with this id (runs are kept for the connection’s retention period).' };
+  }
+
+  /** A feed's runs of the last 24 hours by outcome. */
+  async feedRunStats(slug: string, feedId: string): Promise<HomeResult<{ total: number; outcomes: Partial<Record<string, number>> }>> {
+    await this.ensure(slug);
+    if (!this.readFeed(feedId)) return feedNotFound();
+    return { ok: true, value: this.calls.runStats(feedId) };
+  }
+
   private retainDays(): number | undefined {
     return this.readRecord()?.log?.retainDays;
   }
@@ -684,6 +706,7 @@ export class ConnectionHome extends DurableObject<Env> {
   private async ensure(slug: string): Promise<void> {
     if (!this.schemaReady) {
       for (const statement of HOME_SCHEMA) this.sql.exec(statement);
+      migrateCallLog(this.sql);
       this.schemaReady = true;
     }
     if (this.legacyChecked) return;

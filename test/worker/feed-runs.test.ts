@@ -1,0 +1,222 @@
+/**
+ * A feed's runs in its connection's call log (FEEDS.md §3.8): the runs API (list, filter, pages,
+ * one run with its detail, 24 h stats), the call_log columns added to an older table in place, and
+ * that no secret, token or trigger key reaches any answer, log line or stored row.
+ */
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { flushCalls } from '../../worker/activity/recorder';
+import { homeOf } from '../../worker/connections/home';
+import { Mock } from '../support/worker-mock';
+import { admin, call, captureLogs, dumpKv } from '../support/worker-api';
+import {
+  NAVIGATE,
+  SHOP,
+  UPSTREAM_SECRET,
+  createFeed,
+  expectProblem,
+  feedConnection,
+  feedOf,
+  formPost,
+  hook,
+  jsonPost,
+  runOf,
+  runsOf,
+} from '../support/worker-feeds';
+
+async function setup(overrides: Record<string, any> = {}) {
+  const mock = new Mock();
+  const slug = await feedConnection(mock.url('/api'));
+  const feed = await createFeed(feedOf(slug, overrides));
+  return { mock, slug, feed, key: feed.publicKey as string };
+}
+
+describe('GET /api/feeds/<id>/runs', () => {
+  it('lists runs newest first, filters by outcome and pages with a cursor; relay calls are not runs', async () => {
+    const { mock, key, feed, slug } = await setup();
+    await mock.on('POST', '/api/members', { status: 201, json: {} }, { status: 500, json: {} }, { status: 201, json: {} });
+    await jsonPost(key, { email: 'a@b.example' });
+    await jsonPost(key, { email: 'a@b.example' });
+    await jsonPost(key, { name: 'no email' });
+    const all = await runsOf(feed.id);
+    expect(all.map((r) => r.outcome)).toEqual(['refused', 'server-error', 'success']);
+    expect(all[0]).toMatchObject({ errorCode: 'invalid-submission', status: 400 });
+    expect(all[0].detail).toBeUndefined();
+    expect((await runsOf(feed.id, '?outcome=success')).map((r) => r.outcome)).toEqual(['success']);
+    expect((await runsOf(feed.id, '?outcome=success,refused')).map((r) => r.outcome)).toEqual(['refused', 'success']);
+    const first = (await (await admin(`/api/feeds/${feed.id}/runs?limit=2`)).json()) as { runs: any[]; cursor: string };
+    expect(first.runs).toHaveLength(2);
+    const second = (await (await admin(`/api/feeds/${feed.id}/runs?limit=2&cursor=${first.cursor}`)).json()) as { runs: any[]; cursor: string | null };
+    expect(second.runs.map((r) => r.outcome)).toEqual(['success']);
+    expect(second.cursor).toBeNull();
+    // The runs are the connection's calls of kind feed-run.
+    const calls = (await (await admin(`/api/connections/${slug}/calls?kind=feed-run`)).json()) as { calls: any[] };
+    expect(calls.calls.map((c) => c.runId)).toEqual(all.map((r) => r.runId));
+  });
+
+  it('keeps the runs of each feed apart', async () => {
+    const { mock, slug, key, feed } = await setup();
+    const other = await createFeed(feedOf(slug, { name: 'Other' }));
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    await jsonPost(key, { email: 'a@b.example' });
+    await jsonPost(other.publicKey, { email: 'a@b.example' });
+    await jsonPost(other.publicKey, { email: 'a@b.example' });
+    expect(await runsOf(feed.id)).toHaveLength(1);
+    expect(await runsOf(other.id)).toHaveLength(2);
+  });
+
+  it('answers 400 for bad filters, 404 for an unknown feed or run, and 401 without admin auth', async () => {
+    const { feed } = await setup();
+    await expectProblem(await admin(`/api/feeds/${feed.id}/runs?outcome=nope`), 400, 'bad-request');
+    await expectProblem(await admin(`/api/feeds/${feed.id}/runs?limit=0`), 400, 'bad-request');
+    await expectProblem(await admin(`/api/feeds/${feed.id}/runs?cursor=abc`), 400, 'bad-request');
+    await expectProblem(await admin('/api/feeds/fd_aaaaaaaaaaaaaaaa/runs'), 404, 'feed-not-found');
+    await expectProblem(await admin(`/api/feeds/${feed.id}/runs/run_nope`), 404, 'run-not-found');
+    await expectProblem(await admin(`/api/feeds/${feed.id}/runs/not-a-run`), 404, 'run-not-found');
+    for (const path of [`/api/feeds/${feed.id}/runs`, `/api/feeds/${feed.id}/stats`, `/api/feeds/${feed.id}/dry-run`]) {
+      expect((await call(path, { method: path.endsWith('dry-run') ? 'POST' : 'GET' })).status).toBe(401);
+    }
+  });
+});
+
+describe('GET /api/feeds/<id>/runs/<runId> and /stats', () => {
+  it('answers one run with its detail, and counts the last 24 hours by outcome', async () => {
+    const { mock, key, feed } = await setup({ response: { redirect: { successUrl: `${SHOP}/thanks` } } });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const nav = await formPost(key, 'email=a%40b.example&name=Ann', NAVIGATE);
+    expect(nav.status).toBe(303);
+    await jsonPost(key, { name: 'no email' });
+    const [refused, success] = await runsOf(feed.id);
+    const run = await runOf(feed.id, success.runId);
+    expect(run).toMatchObject({ kind: 'feed-run', feedId: feed.id, trigger: 'browser', outcome: 'success', status: 303, method: 'POST', path: '/members' });
+    expect(run.detail).toMatchObject({
+      contentType: 'form',
+      fieldNames: ['email', 'name'],
+      droppedFiles: [],
+      condition: { result: true },
+      answer: { status: 303, location: `${SHOP}/thanks` },
+    });
+    expect((await runOf(feed.id, refused.runId)).detail.condition).toBeNull();
+    const stats = (await (await admin(`/api/feeds/${feed.id}/stats`)).json()) as any;
+    expect(stats).toEqual({ window: '24h', total: 2, outcomes: { success: 1, refused: 1 } });
+  });
+});
+
+describe('the call log table', () => {
+  it('adds the feed columns to a call_log made before them, keeping its rows', async () => {
+    const mock = new Mock();
+    const slug = `old-${Date.now().toString(36)}`;
+    // A home whose call_log predates feed runs.
+    await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
+      state.storage.sql.exec('CREATE TABLE call_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, entry TEXT NOT NULL)');
+      state.storage.sql.exec("INSERT INTO call_log (id, at, kind, outcome, entry) VALUES ('c_old', ?, 'relay', 'success', ?)", Date.now(), JSON.stringify({ id: 'c_old', kind: 'relay' }));
+    });
+    const created = await admin('/api/connections', { method: 'POST', json: { name: 'Old', slug, baseUrl: mock.url('/api'), auth: { method: 'bearer', token: UPSTREAM_SECRET } } });
+    expect(created.status).toBe(201);
+    const columns = await runInDurableObject(homeOf(env, slug), async (_instance, state) =>
+      state.storage.sql.exec<{ name: string }>('PRAGMA table_info(call_log)').toArray().map((c) => c.name),
+    );
+    expect(columns).toEqual(expect.arrayContaining(['feed_id', 'run_id', 'detail']));
+    const feed = await createFeed(feedOf(slug));
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    await jsonPost(feed.publicKey, { email: 'a@b.example' });
+    expect(await runsOf(feed.id)).toHaveLength(1);
+  });
+});
+
+describe('secrets', () => {
+  it('never answers, logs or stores the connection secret, the token or a trigger key, at either log level', async () => {
+    const logs = captureLogs();
+    try {
+      const mock = new Mock();
+      const token = 'oauth-Access-Token-Value-31';
+      const clientSecret = 'feed-Client-Secret-Value-55';
+      await mock.on('POST', '/oauth/token', { status: 200, json: { access_token: token, token_type: 'Bearer', expires_in: 3600 } });
+      await mock.on('POST', '/api/members', { status: 201, json: { id: 'm1' } }, { status: 400, json: { error: 'bad' } }, { status: 201, json: { id: 'm2' } });
+      const slug = await feedConnection(mock.url('/api'), {
+        auth: { method: 'oauth2_client_credentials', clientId: 'c', clientSecret, tokenUrl: mock.url('/oauth/token') },
+      });
+      const texts: string[] = [];
+      const keep = async (res: Response) => {
+        texts.push([...res.headers].join('\n'), await res.text());
+        return res;
+      };
+      for (const level of ['metadata', 'values']) {
+        const feed = await createFeed(feedOf(slug, { name: level, log: { level }, trigger: { browser: { enabled: true, allowedOrigins: [SHOP] }, server: { enabled: true } } }));
+        const created = await keep(await admin(`/api/feeds/${feed.id}/keys`, { method: 'POST', json: { name: 'k' } }));
+        const triggerKey = (JSON.parse(texts[texts.length - 1]!) as { key: string }).key;
+        texts.pop();
+        expect(created.status).toBe(201);
+        await keep(await jsonPost(feed.publicKey, { email: 'a@b.example' }));
+        await keep(await hook(feed.publicKey, { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${triggerKey}` }, body: '{"email":"a@b.example"}' }));
+        await keep(await hook(feed.publicKey, { headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${triggerKey}x` }, body: '{"email":"a@b.example"}' }));
+        await keep(await admin(`/api/feeds/${feed.id}/dry-run`, { method: 'POST', json: { input: { email: 'a@b.example' } } }));
+        await keep(await admin(`/api/feeds/${feed.id}/dry-run`, { method: 'POST', json: { input: { email: 'a@b.example' }, send: true } }));
+        await keep(await admin(`/api/feeds/${feed.id}`));
+        await flushCalls(env);
+        const list = await keep(await admin(`/api/feeds/${feed.id}/runs`));
+        const { runs } = JSON.parse(texts[texts.length - 1]!) as { runs: { runId: string }[] };
+        expect(list.status).toBe(200);
+        expect(runs.length).toBe(4);
+        for (const run of runs) await keep(await admin(`/api/feeds/${feed.id}/runs/${run.runId}`));
+        await keep(await admin(`/api/connections/${slug}/calls`));
+        const stored = await runInDurableObject(homeOf(env, slug), async (_instance, state) => JSON.stringify(state.storage.sql.exec('SELECT * FROM call_log').toArray()));
+        const everything = [...texts, logs.text(), stored, await dumpKv()].join('\n');
+        for (const secret of [clientSecret, token, triggerKey]) expect(everything).not.toContain(secret);
+      }
+      // The upstream did get the token: the search above could have found it.
+      const [sent] = await mock.requestsTo('/api/members');
+      expect(sent!.headers.authorization).toBe(`Bearer ${token}`);
+      expect(texts.join('\n')).toContain('Bearer ***');
+    } finally {
+      logs.restore();
+    }
+  });
+});
+
+describe('the trigger’s cost and traces', () => {
+  it('never wakes a home for a public key that opens nothing', async () => {
+    const before = (await listDurableObjectIds(env.HOMES)).length;
+    for (let i = 0; i < 3; i++) {
+      await expectProblem(await jsonPost(`fpk_${'b'.repeat(25)}${i}`, { email: 'a@b.example' }), 404, 'feed-not-found');
+    }
+    await flushCalls(env);
+    expect((await listDurableObjectIds(env.HOMES)).length).toBe(before);
+  });
+
+  it('writes one structured log line per run, without values', async () => {
+    const { mock, key, feed } = await setup({ log: { level: 'values' } });
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm1' } });
+    const logs = captureLogs();
+    let runId: string;
+    try {
+      runId = ((await (await jsonPost(key, { email: 'ann@b.example', name: 'Ann Values' })).json()) as { runId: string }).runId;
+    } finally {
+      logs.restore();
+    }
+    const lines = logs.text().split('\n').filter((l) => l.includes('"event":"feed-run"'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ event: 'feed-run', feedId: feed.id, runId, trigger: 'browser', outcome: 'success', status: 200, upstreamStatus: 201 });
+    expect(logs.text()).not.toContain('ann@b.example');
+    expect(logs.text()).not.toContain('Ann Values');
+  });
+});
+
+describe('snippets', () => {
+  it('answers an HTML form and a fetch call for the trigger URL, escaping what the feed holds', async () => {
+    const { feed } = await setup({
+      input: { fields: [{ name: 'email', required: true, format: 'email' }, { name: 'x"><script>alert(1)</script>' }, { name: 'cv', file: { maxBytes: 100 } }] },
+    });
+    const view = (await (await admin(`/api/feeds/${feed.id}`)).json()) as { triggerUrl: string; snippets: { html: string; fetch: string } };
+    const { html, fetch: script } = view.snippets;
+    expect(html).toContain(`<form method="post" action="${view.triggerUrl}" enctype="multipart/form-data">`);
+    expect(html).toContain('<input id="feed-field-0" name="email" type="email" required>');
+    expect(html).toContain('name="x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('type="file"');
+    expect(script).toContain(`fetch(${JSON.stringify(view.triggerUrl)}`);
+    expect(script).toContain("'Content-Type': 'application/json'");
+    expect(feed.snippets).toEqual(view.snippets);
+  });
+});

@@ -1,0 +1,669 @@
+/**
+ * One feed run, shared by the trigger (`/hook/<publicKey>`) and the dry run: the condition, the
+ * upstream request (`buildUpstreamRequest`), the send through the relay core (`sendUpstream`: URL
+ * guards, policy, credentials, 401 retry, timeout), the outcome, the caller's answer, and the
+ * run's call-log entry with its detail. The trigger and the dry run differ only in what comes
+ * before (parsing, trigger auth) and in how the answer is shaped, so what a dry run shows is what
+ * a live trigger sends.
+ *
+ * Never in an answer, a log entry or a detail: the connection's secret, a token, a trigger key,
+ * `Authorization`/`Cookie` headers, an API key query value (shown as `***`).
+ */
+import type { FeedRunDetail, FeedTrigger } from '../../contract/feed-api';
+import type { FeedOutput } from '../../contract/feed';
+import type { CallOutcome } from '../../contract/activity';
+import { allowLoopback } from '../app-env';
+import type { CallInput } from '../activity/call-store';
+import { loggedPath } from '../activity/call-entry';
+import { openSecret, type StoredConnection } from '../connections/records';
+import { randomId, Sealer } from '../connections/seal';
+import { AppError, PROBLEMS, type ProblemCode } from '../errors';
+import { TokenDoor } from '../oauth/token-door';
+import { sendUpstream, type RelayTrace } from '../relay/relay';
+import { evaluateCondition, type ConditionResult } from './condition';
+import {
+  buildUpstreamRequest,
+  renderRedirectUrl,
+  renderResponseData,
+  stringifyValue,
+  upstreamUrlOf,
+  type RenderContext,
+  type RenderWarning,
+  type ResponseContext,
+  type UpstreamRequestPlan,
+} from './template';
+import { resolvePointer } from './pointer';
+import { parsePointer } from '../../contract/pointer';
+import { sensitiveFields } from './input';
+
+/** What a run needs of a parsed submission (the parser's `Submission`). */
+export interface SubmissionFacts {
+  input: unknown;
+  files: ReadonlyMap<string, File>;
+  contentType: string | null;
+  bodyBytes: number | null;
+  fieldNames: readonly string[];
+  reserved: { honeypot?: string | undefined; idempotencyKey?: string | undefined };
+}
+
+/** How much of the upstream answer `/response/text` holds. */
+export const RESPONSE_TEXT_MAX_BYTES = 64 * 1024;
+/** How much of the upstream answer a `values`-level log keeps. */
+export const LOGGED_RESPONSE_MAX_BYTES = 2 * 1024;
+/** What stands for a credential or a sensitive value. */
+export const MASK = '***';
+
+const upstreamFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
+
+/** A new run id: `run_` + 96 random bits. */
+export function newRunId(): string {
+  return `run_${randomId(12)}`;
+}
+
+/** `/meta` of a run. */
+export interface RunMeta {
+  runId: string;
+  feedId: string;
+  receivedAt: string;
+  origin: string | null;
+  contentType: string | null;
+  idempotencyKey?: string | undefined;
+  country?: string | undefined;
+  errorCode?: string | undefined;
+}
+
+function metaDoc(meta: RunMeta): Record<string, unknown> {
+  const doc: Record<string, unknown> = Object.create(null);
+  for (const [key, value] of Object.entries(meta)) if (value !== undefined && value !== null) doc[key] = value;
+  return doc;
+}
+
+/** The templates' context of a run. */
+export function contextOf(input: unknown, meta: RunMeta, response?: ResponseContext): RenderContext {
+  return { input, meta: metaDoc(meta), ...(response ? { response } : {}) };
+}
+
+/** The upstream's answer as the run keeps it. */
+export interface UpstreamAnswer {
+  status: number;
+  /** Lower-case names; `set-cookie` left out. */
+  headers: Record<string, string>;
+  /** Parsed JSON when the upstream sent JSON. */
+  body?: unknown;
+  /** The first 64 KiB, as text. */
+  text: string;
+  durationMs: number;
+}
+
+/** How a run ended, before its answer is shaped. */
+export interface RunResult {
+  outcome: CallOutcome;
+  /** The caller's status (the answer's). */
+  status: number;
+  /** The problem the caller gets (any failure), or none. */
+  problem: AppError | null;
+  condition: ConditionResult | null;
+  plan: UpstreamRequestPlan | null;
+  upstream: UpstreamAnswer | null;
+  /** JSON `data` of a success. */
+  data?: unknown;
+  skipped?: boolean;
+  warnings: RenderWarning[];
+  attempts: FeedRunDetail['attempts'];
+  /** The files a multipart body row sent. */
+  usedFiles: Set<string>;
+  retried: boolean;
+  tokenFetched: boolean;
+  /** The run's `/input` (what the answer's URLs may read). */
+  input: unknown;
+}
+
+/** True when `status` is one of the feed's success statuses. */
+export function isSuccessStatus(feed: FeedOutput, status: number): boolean {
+  const listed = feed.response.successStatuses;
+  return listed === '2xx' ? status >= 200 && status < 300 : listed.includes(status);
+}
+
+/** The outcome class of an upstream status (Gravity Flow's four). */
+export function upstreamOutcome(feed: FeedOutput, status: number): CallOutcome {
+  if (isSuccessStatus(feed, status)) return 'success';
+  if (status >= 400 && status < 500) return 'client-error';
+  return 'server-error';
+}
+
+const NETWORK_CODES = new Set<string>(['upstream-timeout', 'upstream-unreachable', 'token-endpoint-error', 'token-endpoint-timeout']);
+
+/** The outcome of a run that ended in one of the service's own problems (FEEDS.md outcomes mapped onto the call log's set). */
+export function problemOutcome(problem: AppError): CallOutcome {
+  if (NETWORK_CODES.has(problem.code)) return 'network-error';
+  if (problem.status >= 500) return 'server-error';
+  // `invalid`, `origin-refused` and the like: the product's own 4xx.
+  return 'refused';
+}
+
+/** A relay-core failure as the feed's caller sees it. */
+function feedProblem(err: unknown): AppError {
+  if (!(err instanceof AppError)) throw err;
+  if (err.code === 'misconfigured' || err.code === 'connection-not-found') {
+    return new AppError('feed-misconfigured', { detail: 'The feed cannot reach its API as configured.', internal: err.internal ?? err.detail });
+  }
+  if (err.code === 'token-endpoint-timeout') return new AppError('token-endpoint-error', { detail: 'No access token could be obtained for the feed’s connection.' });
+  if (err.code === 'upstream-bad-status') return new AppError('upstream-error', { detail: 'The API answered with a status that is not a final HTTP status.' });
+  // Relay failures carry no caller data; their details describe the relay's own checks.
+  return err;
+}
+
+function emptyResult(): RunResult {
+  return {
+    outcome: 'success',
+    status: 200,
+    problem: null,
+    condition: null,
+    plan: null,
+    upstream: null,
+    warnings: [],
+    attempts: [],
+    usedFiles: new Set(),
+    retried: false,
+    tokenFetched: false,
+    input: {},
+  };
+}
+
+/** A result that ended before the run (trigger auth, parsing): its problem only. */
+export function earlyResult(problem: AppError, input: unknown = {}): RunResult {
+  const result = failWith(emptyResult(), problem);
+  result.input = input;
+  return result;
+}
+
+/** Ends a result with a problem. */
+export function failWith(result: RunResult, problem: AppError): RunResult {
+  result.problem = problem;
+  result.status = problem.status;
+  result.outcome = problemOutcome(problem);
+  return result;
+}
+
+/** The URL of a plan as shown and logged: an API key sent in the query is `***`. */
+export function shownUrl(plan: UpstreamRequestPlan, record: StoredConnection): string {
+  const url = upstreamUrlOf(plan, record.baseUrl);
+  const auth = record.auth;
+  if (auth.method === 'api_key' && auth.in === 'query') url.searchParams.set(auth.name, MASK);
+  return url.href;
+}
+
+/** The headers of a plan as shown: the body's type, then the connection's credential as `***`. */
+export function shownHeaders(plan: UpstreamRequestPlan, record: StoredConnection): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const type = contentTypeOf(plan);
+  if (type !== null) headers['content-type'] = type;
+  for (const [name, value] of plan.headers) headers[name.toLowerCase()] = value;
+  const auth = record.auth;
+  if (auth.method === 'bearer' || auth.method === 'oauth2_client_credentials') headers.authorization = `Bearer ${MASK}`;
+  else if (auth.method === 'basic') headers.authorization = `Basic ${MASK}`;
+  else if (auth.method === 'api_key' && auth.in === 'header') headers[auth.name.toLowerCase()] = MASK;
+  return headers;
+}
+
+function contentTypeOf(plan: UpstreamRequestPlan): string | null {
+  const body = plan.body;
+  if (body === null) return null;
+  if (body.format === 'multipart') return 'multipart/form-data';
+  return body.contentType;
+}
+
+/** The rendered body as a dry run shows it and a `values` log keeps it (files as descriptors). */
+export function shownBody(plan: UpstreamRequestPlan): unknown {
+  const body = plan.body;
+  if (body === null) return undefined;
+  switch (body.format) {
+    case 'json':
+      return body.value;
+    case 'form':
+      return body.text;
+    case 'raw':
+      return body.text;
+    case 'multipart':
+      return body.fields.map((field) => ('value' in field ? { name: field.name, value: field.value } : { name: field.name, file: field.file }));
+  }
+}
+
+/**
+ * The input descriptor → uploaded file, for `as: "file"` rows: they render the descriptor the
+ * parser put at `/input/<key>`, and the parser keeps the bytes under that same key.
+ */
+function filesByDescriptor(submission: SubmissionFacts): Map<unknown, { name: string; file: File }> {
+  const map = new Map<unknown, { name: string; file: File }>();
+  for (const [key, file] of submission.files) {
+    const found = resolvePointer({ input: submission.input }, `/input/${key}`);
+    if (found.found && found.value !== null && typeof found.value === 'object') map.set(found.value, { name: key, file });
+  }
+  return map;
+}
+
+/** The file keys a plan's multipart `as: "file"` rows send. */
+export function usedFileKeys(plan: UpstreamRequestPlan, submission: SubmissionFacts): Set<string> {
+  const used = new Set<string>();
+  if (plan.body?.format !== 'multipart') return used;
+  const files = filesByDescriptor(submission);
+  for (const field of plan.body.fields) {
+    if ('file' in field) {
+      const found = files.get(field.file);
+      if (found) used.add(found.name);
+    }
+  }
+  return used;
+}
+
+/** The names of the feed's sensitive fields (the parser lists them as `/input/<name>` pointers). */
+export function sensitiveNames(feed: FeedOutput): Set<string> {
+  const names = new Set<string>();
+  for (const pointer of sensitiveFields(feed)) {
+    const tokens = parsePointer(pointer);
+    if (tokens[0] === 'input' && tokens.length === 2) names.add(tokens[1]!);
+  }
+  return names;
+}
+
+/** Turns a multipart header value into a filename the upstream can take: no CR, LF or quotes, at most 255 bytes. */
+function safeFilename(name: string): string {
+  let clean = name.replace(/[\r\n"\\]/g, '');
+  while (new TextEncoder().encode(clean).byteLength > 255) clean = clean.slice(0, -1);
+  return clean === '' ? 'file' : clean;
+}
+
+/** The request body of a plan, ready for `fetch`; files come from the submission. */
+function bodyOf(plan: UpstreamRequestPlan, submission: SubmissionFacts, used: Set<string>): BodyInit | null {
+  const body = plan.body;
+  if (body === null) return null;
+  if (body.format !== 'multipart') return body.text;
+  const form = new FormData();
+  const files = filesByDescriptor(submission);
+  for (const field of body.fields) {
+    if ('value' in field) {
+      form.append(field.name, field.value);
+      continue;
+    }
+    const found = files.get(field.file);
+    if (!found) continue;
+    used.add(found.name);
+    form.append(field.name, found.file, safeFilename(found.file.name));
+  }
+  return form;
+}
+
+/**
+ * Reads the first `max` bytes of a body as text, cancelling the rest; `complete` when it all fit.
+ * Past `deadline` (epoch ms) it stops and keeps what arrived (not complete).
+ */
+async function readStart(body: ReadableStream<Uint8Array> | null, max: number, deadline: number): Promise<{ text: string; complete: boolean }> {
+  if (body === null) return { text: '', complete: true };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let complete = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    while (size <= max) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === 'late') break;
+      if (next.done) {
+        complete = true;
+        break;
+      }
+      chunks.push(next.value);
+      size += next.value.byteLength;
+    }
+  } catch {
+    complete = false;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+  if (!complete) await reader.cancel().catch(() => undefined);
+  const bytes = new Uint8Array(Math.min(size, max));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, Math.min(chunk.byteLength, bytes.byteLength - at));
+    bytes.set(part, at);
+    at += part.byteLength;
+    if (at >= bytes.byteLength) break;
+  }
+  return { text: new TextDecoder().decode(bytes), complete: complete && size <= max };
+}
+
+/** `/response` of an upstream answer. */
+export function responseContextOf(answer: Pick<UpstreamAnswer, 'status' | 'headers' | 'body' | 'text'>): ResponseContext {
+  return { status: answer.status, headers: answer.headers, ...(answer.body !== undefined ? { body: answer.body } : {}), text: answer.text };
+}
+
+/** What a run needs to send. */
+export interface SendOptions {
+  env: Env;
+  record: StoredConnection;
+  submission: SubmissionFacts;
+}
+
+/** Sends a plan through the relay core and reads the answer; failures are the feed caller's problems. */
+async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOptions, result: RunResult): Promise<UpstreamAnswer> {
+  const { env, record, submission } = options;
+  const headers = new Headers();
+  for (const [name, value] of plan.headers) headers.append(name, value);
+  const body = bodyOf(plan, submission, result.usedFiles);
+  if (plan.body !== null && plan.body.format !== 'multipart') headers.set('Content-Type', plan.body.contentType);
+  const request = new Request(`https://feed.invalid${plan.target}`, { method: plan.method, headers, ...(body !== null ? { body } : {}) });
+  // The feed's timeout, not the relay's: one record copy per run.
+  const timed: StoredConnection = { ...record, relay: { ...record.relay, timeoutMs: feed.request.timeoutMs } };
+  const trace: RelayTrace = {};
+  const door = new TokenDoor(env);
+  const started = Date.now();
+  const at = new Date(started).toISOString();
+  const url = shownUrl(plan, record);
+  let response: Response;
+  try {
+    response = await sendUpstream(request, timed, plan.path, plan.query, {
+      relayEntry: async () => null,
+      touchKey: () => undefined,
+      openSecret: (r) => openSecret(Sealer.fromSecretsKey(env.SECRETS_KEY), r),
+      allowLoopback: allowLoopback(env),
+      tokenProvider: () => door,
+      fetch: upstreamFetch,
+      waitUntil: () => undefined,
+      trace,
+    });
+  } catch (err) {
+    const problem = feedProblem(err);
+    result.attempts.push({ n: 1, at, method: plan.method, url, status: null, durationMs: Date.now() - started, errorCode: problem.code });
+    result.tokenFetched = trace.upstream?.tokenFetched ?? false;
+    throw problem;
+  }
+  // The body too is bounded by the feed's timeout: what arrived by then is what the run maps.
+  const read = await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
+  const durationMs = Date.now() - started;
+  const answerHeaders: Record<string, string> = {};
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;
+  let parsed: unknown;
+  if (read.complete && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(response.headers.get('Content-Type') ?? '')) {
+    try {
+      parsed = JSON.parse(read.text) as unknown;
+    } catch {
+      parsed = undefined;
+    }
+  }
+  result.retried = trace.upstream?.retried ?? false;
+  result.tokenFetched = trace.upstream?.tokenFetched ?? false;
+  if (result.retried) result.attempts.push({ n: 1, at, method: plan.method, url, status: 401, durationMs: 0, errorCode: null });
+  result.attempts.push({ n: result.attempts.length + 1, at, method: plan.method, url, status: response.status, durationMs, errorCode: null });
+  return { status: response.status, headers: answerHeaders, ...(parsed !== undefined ? { body: parsed } : {}), text: read.text, durationMs };
+}
+
+/** What decides a run, past parsing and trigger auth. */
+export interface RunOptions {
+  feed: FeedOutput;
+  meta: RunMeta;
+  submission: SubmissionFacts;
+  /** Honeypot check (the trigger; a dry run skips it). */
+  honeypot: boolean;
+  /** Declared-schema validation (the parser's `validateSubmission`); throws its 400. */
+  validate: () => void;
+  /** Really call the upstream (`record` then required), or map against `sample`. */
+  send: boolean;
+  record: StoredConnection | null;
+  sample?: UpstreamAnswer | undefined;
+  env: Env;
+}
+
+/**
+ * Runs a feed on a parsed submission (FEEDS.md §3.3 steps 6 to 14): honeypot, validation,
+ * condition, build, send or sample, outcome and the JSON data. Never throws a service problem:
+ * it ends in `result.problem`.
+ */
+export async function runFeed(options: RunOptions): Promise<RunResult> {
+  const { feed, meta, submission } = options;
+  const result = emptyResult();
+  const input = submission.input;
+  result.input = input;
+  try {
+    if (options.honeypot && feed.trigger.browser.honeypotField && submission.reserved.honeypot) {
+      result.outcome = 'spam-honeypot';
+      result.data = safeData(feed, contextOf(input, meta));
+      return result;
+    }
+    options.validate();
+    const context = contextOf(input, meta);
+    result.condition = evaluateCondition(feed.condition, context);
+    if (!result.condition.result) {
+      result.outcome = 'skipped';
+      result.skipped = true;
+      return result;
+    }
+    const plan = buildUpstreamRequest(feed, context);
+    result.plan = plan;
+    result.warnings.push(...plan.warnings);
+    if (!options.send && options.sample === undefined) return result;
+    if (options.send && options.record === null) throw new AppError('feed-misconfigured', { detail: 'The feed’s connection no longer exists.' });
+    const upstream = options.send ? await send(feed, plan, { env: options.env, record: options.record!, submission }, result) : options.sample!;
+    result.upstream = upstream;
+    result.outcome = upstreamOutcome(feed, upstream.status);
+    const withResponse = contextOf(input, meta, responseContextOf(upstream));
+    if (result.outcome === 'success') {
+      result.data = renderResponseData(feed, withResponse, result.warnings);
+      return result;
+    }
+    const detail = errorDetailOf(feed, withResponse);
+    const extensions = { upstreamStatus: upstream.status };
+    const problem =
+      result.outcome === 'client-error'
+        ? new AppError('upstream-rejected', { detail: detail ?? `The API refused the request (HTTP ${upstream.status}).`, extensions })
+        : new AppError('upstream-error', { detail: detail ?? `The API failed (HTTP ${upstream.status}).`, extensions });
+    result.problem = problem;
+    result.status = problem.status;
+    return result;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    failWith(result, err);
+    return result;
+  }
+}
+
+/** Response data for an answer that must look like a success without an upstream answer (honeypot). */
+function safeData(feed: FeedOutput, context: RenderContext): unknown {
+  try {
+    return renderResponseData(feed, context);
+  } catch {
+    return Object.create(null);
+  }
+}
+
+/** The upstream's message, when the feed exposes one (`response.json.errorDetail`), bounded. */
+function errorDetailOf(feed: FeedOutput, context: RenderContext): string | undefined {
+  const pointer = feed.response.json.errorDetail;
+  if (pointer === null) return undefined;
+  const found = resolvePointer({ input: context.input, meta: context.meta, response: context.response }, pointer);
+  if (!found.found) return undefined;
+  const text = stringifyValue(found.value).replace(/[\r\n\0]+/g, ' ').trim();
+  return text === '' ? undefined : text.slice(0, 500);
+}
+
+// ---- Caller answers (§3.6)
+
+/** What the caller gets, before it becomes a `Response`. */
+export type CallerAnswer =
+  | { kind: 'json'; status: number; body: unknown; problem: boolean }
+  | { kind: 'redirect'; status: 303; location: string }
+  | { kind: 'page'; status: number; page: 'thanks' | 'error'; runId: string };
+
+/** The JSON body of a problem (as `problemResponse` writes it). */
+export function problemBody(problem: AppError): Record<string, unknown> {
+  const { status, title } = PROBLEMS[problem.code];
+  return { type: `https://edge-api-connector.dev/problems/${problem.code}`, title, status, detail: problem.detail ?? title, ...problem.extensions };
+}
+
+/** The answer of a run to a JSON caller or a navigation. `trusted`: the caller's origin may be sent to the feed's URLs. */
+export function callerAnswer(feed: FeedOutput, result: RunResult, meta: RunMeta, navigation: boolean, trusted = true): CallerAnswer {
+  if (!navigation) {
+    if (result.problem) return { kind: 'json', status: result.status, body: problemBody(result.problem), problem: true };
+    const body: Record<string, unknown> = { ok: true, runId: meta.runId };
+    if (result.skipped) body.skipped = true;
+    else body.data = result.data ?? {};
+    return { kind: 'json', status: 200, body, problem: false };
+  }
+  const redirect = feed.response.redirect;
+  if (!result.problem) {
+    const url = redirect.successUrl;
+    if (trusted && url) {
+      const context = contextOf(result.input, meta, result.upstream ? responseContextOf(result.upstream) : undefined);
+      try {
+        return { kind: 'redirect', status: 303, location: renderRedirectUrl(url, context) };
+      } catch {
+        // A URL that does not render: the built-in page, never an open redirect.
+      }
+    }
+    return { kind: 'page', status: 200, page: 'thanks', runId: meta.runId };
+  }
+  const url = redirect.errorUrl;
+  if (trusted && url) {
+    const context = contextOf(result.input, { ...meta, errorCode: result.problem.code }, result.upstream ? responseContextOf(result.upstream) : undefined);
+    try {
+      return { kind: 'redirect', status: 303, location: renderRedirectUrl(url, context) };
+    } catch {
+      // As above.
+    }
+  }
+  return { kind: 'page', status: result.status, page: 'error', runId: meta.runId };
+}
+
+// ---- The run's log entry (§3.8)
+
+/** Masks the sensitive fields of an input (top-level names) as `***`. */
+export function maskInput(input: unknown, sensitive: ReadonlySet<string>): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(input)) out[name] = sensitive.has(name) ? MASK : value;
+  return out;
+}
+
+/** Every text value the sensitive fields hold (to mask them wherever a body carries them). */
+function sensitiveValues(input: unknown, sensitive: ReadonlySet<string>): string[] {
+  if (input === null || typeof input !== 'object') return [];
+  const values: string[] = [];
+  const add = (value: unknown) => {
+    if (typeof value === 'string' || typeof value === 'number') {
+      const text = String(value);
+      if (text !== '') values.push(text);
+    } else if (Array.isArray(value)) value.forEach(add);
+  };
+  for (const [name, value] of Object.entries(input)) if (sensitive.has(name)) add(value);
+  return values.sort((a, b) => b.length - a.length);
+}
+
+/** A value with every occurrence of `values` replaced by `***` (strings inside JSON values too). */
+export function maskValues(value: unknown, values: readonly string[]): unknown {
+  if (values.length === 0) return value;
+  const maskText = (text: string) => values.reduce((out, secret) => out.split(secret).join(MASK), text);
+  const walk = (item: unknown): unknown => {
+    if (typeof item === 'string') return maskText(item);
+    if (typeof item === 'number' && values.includes(String(item))) return MASK;
+    if (Array.isArray(item)) return item.map(walk);
+    if (item !== null && typeof item === 'object') return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, walk(v)]));
+    return item;
+  };
+  return walk(value);
+}
+
+/** What a run's log entry is made from. */
+export interface RunLogFacts {
+  feed: FeedOutput;
+  meta: RunMeta;
+  trigger: FeedTrigger;
+  record: StoredConnection | null;
+  submission: SubmissionFacts | null;
+  result: RunResult;
+  answer: { status: number; location?: string };
+  startedAt: number;
+  keyName: string | null;
+  sensitive: ReadonlySet<string>;
+}
+
+/** The call-log entry of a run (kind `feed-run`) with its FeedRunDetail. */
+export function runEntry(facts: RunLogFacts): CallInput {
+  const { feed, meta, result, submission } = facts;
+  const plan = result.plan;
+  const droppedFiles = submission ? [...submission.files.keys()].filter((name) => !result.usedFiles.has(name)) : [];
+  const detail: FeedRunDetail = {
+    contentType: submission?.contentType ?? null,
+    bodyBytes: submission?.bodyBytes ?? null,
+    fieldNames: submission ? [...submission.fieldNames].slice(0, 200) : [],
+    droppedFiles,
+    condition: result.condition ? { result: result.condition.result } : null,
+    attempts: result.attempts,
+    answer: facts.answer,
+  };
+  if (feed.log.level === 'values' && submission) {
+    const values = sensitiveValues(submission.input, facts.sensitive);
+    detail.input = maskInput(submission.input, facts.sensitive);
+    if (plan) {
+      const body = shownBody(plan);
+      if (body !== undefined) detail.requestBody = maskValues(body, values);
+    }
+    if (result.upstream) detail.responseBody = truncateBytes(result.upstream.text, LOGGED_RESPONSE_MAX_BYTES);
+  }
+  const path = plan && facts.record ? loggedPath(plan.path, plan.query, facts.record) : '';
+  return {
+    at: facts.startedAt,
+    kind: 'feed-run',
+    method: plan?.method ?? 'POST',
+    path,
+    status: facts.answer.status,
+    upstreamStatus: result.upstream?.status ?? null,
+    durationMs: Math.max(0, Date.now() - facts.startedAt),
+    outcome: result.outcome,
+    keyName: facts.keyName,
+    retried: result.retried,
+    tokenFetched: result.tokenFetched,
+    bytesIn: submission?.bodyBytes ?? null,
+    bytesOut: null,
+    origin: meta.origin?.slice(0, 300) ?? null,
+    errorCode: result.problem?.code ?? null,
+    feedId: meta.feedId,
+    runId: meta.runId,
+    trigger: facts.trigger,
+    // Plain data: the parser and the builder make null-prototype objects, which RPC cannot carry.
+    detail: JSON.parse(JSON.stringify(detail)) as FeedRunDetail,
+  };
+}
+
+/** Whether a run is logged: failures always, successes unless the feed turns them off. */
+export function isLogged(feed: FeedOutput, outcome: CallOutcome): boolean {
+  return feed.log.logSuccess || !(outcome === 'success' || outcome === 'skipped');
+}
+
+/** The one structured line per run for Workers Logs (never a value). */
+export function runLogLine(entry: CallInput, connection: string): string {
+  return JSON.stringify({
+    event: 'feed-run',
+    feedId: entry.feedId,
+    runId: entry.runId,
+    connection,
+    trigger: entry.trigger,
+    outcome: entry.outcome,
+    status: entry.status,
+    upstreamStatus: entry.upstreamStatus,
+    durationMs: entry.durationMs,
+    errorCode: entry.errorCode,
+  });
+}
+
+function truncateBytes(text: string, max: number): string {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.byteLength <= max) return text;
+  return new TextDecoder().decode(bytes.subarray(0, max)).replace(/\uFFFD$/, '');
+}
+
+/** The code of a problem, for the answer of a dry run. */
+export function problemSummary(problem: AppError): { code: ProblemCode; title: string; detail: string } {
+  return { code: problem.code, title: PROBLEMS[problem.code].title, detail: problem.detail ?? PROBLEMS[problem.code].title };
+}
