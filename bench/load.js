@@ -1,6 +1,6 @@
 // Child process of the benchmark: drives load with autocannon, away from the servers' event loops.
 // Spoken to over IPC:
-//   { cmd: 'run', run: { url, headers, connections, duration | amount, bucket? } } ->
+//   { cmd: 'run', run: { url, headers, method?, body?, connections, duration | amount, bucket? } } ->
 //     { ok, failed, statusCodes, elapsedMs, rps, p50, p99, max, mean } of that run;
 //   { cmd: 'take', bucket } -> the same figures over every run into `bucket` since the last take
 //     (interleaved slices of two scenarios add up to one figure each).
@@ -16,6 +16,8 @@ const autocannon = createRequire(import.meta.url)('autocannon');
  * @typedef {object} LoadRun
  * @property {string} url
  * @property {Record<string, string>} [headers]
+ * @property {string} [method]  default GET
+ * @property {string} [body]
  * @property {number} connections
  * @property {number} [duration]  seconds
  * @property {number} [amount]    requests in all
@@ -57,6 +59,8 @@ function drive(run) {
     const opts = {
       url: run.url,
       headers: run.headers ?? {},
+      ...(run.method ? { method: run.method } : {}),
+      ...(run.body !== undefined ? { body: run.body } : {}),
       connections: run.connections,
       pipelining: 1,
       timeout: 10,

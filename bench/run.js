@@ -225,7 +225,9 @@ async function main() {
 
   const stack = await startStack({ tokenDelay: opts.tokenDelay, log, start: opts.start });
   try {
-    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory, bareMemory, homeCalls, callTotals, startIsolates, isolateConnection, revoke } = stack;
+    const { targets, relayMissing, counts, cpu, drive, take, purge, wranglerConfig, startMemory, bareMemory, homeCalls, callTotals, startIsolates, isolateConnection, revoke, feedTargets } = stack;
+    /** A feed on the bench connection and the relay doing the same POST (FEEDS.md: feed ≥ 0.8 of the relay). */
+    const feedPair = relayMissing ? undefined : await feedTargets();
     /** The built Worker as several isolates bound to one home (cold tokens, revocation, call log). */
     const iso = opts.isolates > 0 && !relayMissing ? await startIsolates(opts.isolates) : undefined;
     if (iso) log(`up: ${iso.edgeUrls.length} isolates bound to one home (${iso.homeUrl})`);
@@ -317,6 +319,31 @@ async function main() {
       }
       return out;
     };
+    /**
+     * The feed trigger and the relay doing the same POST, in alternating slices as above; both
+     * run in the product's workerd, so CPU per call is read per slice.
+     * @param {{ feed: import('./stack.js').Target, relayPost: import('./stack.js').Target }} pair
+     */
+    const feedVsRelay = async (pair) => {
+      const names = /** @type {const} */ (['relayPost', 'feed']);
+      for (const name of names) await warm(pair[name], opts.connections);
+      /** @type {Record<string, number>} */
+      const cpuUs = { relayPost: 0, feed: 0 };
+      for (let i = 0; i < opts.slices; i++) {
+        for (const name of i % 2 ? [...names].reverse() : names) {
+          const before = (await cpu()).product ?? NaN;
+          await drive(pair[name], { ...shapeOf(opts.connections, opts.slices), bucket: name });
+          cpuUs[name] = /** @type {number} */ (cpuUs[name]) + ((await cpu()).product ?? NaN) - before;
+        }
+      }
+      /** @type {Record<string, LoadResult & { cpuUsPerCall: number }>} */
+      const out = {};
+      for (const name of names) {
+        const result = await take(name);
+        out[name] = { ...result, cpuUsPerCall: /** @type {number} */ (cpuUs[name]) / result.ok };
+      }
+      return out;
+    };
     /** @type {Array<Record<string, any>>} */
     const rounds = [];
     for (let r = 1; r <= opts.rounds; r++) {
@@ -367,6 +394,11 @@ async function main() {
       const beforeWarm = await counts();
       round.warm = await drive(targets.relay, { connections: opts.tokenConnections, amount: opts.warmCalls });
       round.warm.tokenRequests = (await counts()).tokenRequests - beforeWarm.tokenRequests;
+      if (feedPair) {
+        const pair = await feedVsRelay(feedPair);
+        round.feed = pair.feed;
+        round.relayPost = pair.relayPost;
+      }
       if (iso) {
         // A new connection per round: every isolate's caches start cold for it.
         const slug = `iso-r${r}`;
@@ -438,6 +470,8 @@ async function main() {
         startManyThroughput: round.startMany ? round.startMany.rps / round.bareMany.rps : NaN,
         startP50DiffMs1: round.start1 ? round.start1.p50 - round.bare1.p50 : NaN,
         startCpuPerCallDiffUs: round.start ? round.start.cpuUsPerCall - round.bare.cpuUsPerCall : NaN,
+        feedThroughput: round.feed ? round.feed.rps / round.relayPost.rps : NaN,
+        feedCpuPerCallDiffUs: round.feed ? round.feed.cpuUsPerCall - round.relayPost.cpuUsPerCall : NaN,
       };
       rounds.push(round);
       log(
@@ -503,6 +537,8 @@ async function main() {
       ['start1', 'npm start, 1 caller'],
       ['relayCold', `relay-cold: ${opts.coldBurst} at once after a purge`],
       ['relayBurst', `relay: ${opts.coldBurst} at once, token cached`],
+      ['relayPost', 'relay: POST with a JSON body, warm token'],
+      ['feed', 'feed trigger: form -> the same JSON POST'],
     ]).filter(([key]) => (opts.singleCaller || !key.endsWith('1')) && (opts.many > 0 || !key.endsWith('Many')) && (opts.start || !key.startsWith('start')));
     const results = {
       meta: {
@@ -564,6 +600,8 @@ async function main() {
         cpuPerCall: spread(per((r) => r.ratio?.cpuPerCall)),
         relayManyThroughput: spread(per((r) => r.ratio?.relayManyThroughput)),
         startThroughput: spread(per((r) => r.ratio?.startThroughput)),
+        feedThroughput: spread(per((r) => r.ratio?.feedThroughput)),
+        feedCpuPerCallDiffUs: spread(per((r) => r.ratio?.feedCpuPerCallDiffUs)),
         startManyThroughput: spread(per((r) => r.ratio?.startManyThroughput)),
         startP50DiffMs1: spread(per((r) => r.ratio?.startP50DiffMs1)),
         startCpuPerCallDiffUs: spread(per((r) => r.ratio?.startCpuPerCallDiffUs)),
@@ -726,6 +764,12 @@ function render(res) {
               : []),
             ...(res.meta.settings.singleCaller ? [['npm start p50 - bare p50, 1 caller (ms)', fmt(r.startP50DiffMs1.min, 2), fmt(r.startP50DiffMs1.median, 2), fmt(r.startP50DiffMs1.max, 2)]] : []),
             ['npm start - bare workerd CPU per call (µs)', fmt(r.startCpuPerCallDiffUs.min), fmt(r.startCpuPerCallDiffUs.median), fmt(r.startCpuPerCallDiffUs.max)],
+          ]
+        : []),
+      ...(Number.isFinite(r.feedThroughput?.median)
+        ? [
+            ['feed trigger/relay throughput, same POST (goal >= 0.8)', fmt(r.feedThroughput.min, 3), fmt(r.feedThroughput.median, 3), fmt(r.feedThroughput.max, 3)],
+            ['feed trigger - relay workerd CPU per call (µs)', fmt(r.feedCpuPerCallDiffUs.min), fmt(r.feedCpuPerCallDiffUs.median), fmt(r.feedCpuPerCallDiffUs.max)],
           ]
         : []),
       [`token requests per 10,000 warm calls (${res.meta.settings.tokenConnections} callers)`, fmt(t.warmPer10k.min, 1), fmt(t.warmPer10k.median, 1), fmt(t.warmPer10k.max, 1)],

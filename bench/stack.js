@@ -16,8 +16,10 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST_WORKER = join(ROOT, 'dist/edge_api_connector');
 export const SLUG = 'bench';
 export const CALL_PATH = '/items/42?view=full';
+/** The page origin the bench feed allows (browser mode). */
+export const FEED_ORIGIN = 'https://shop.example';
 
-/** @typedef {{ url: string, headers: Record<string, string> }} Target */
+/** @typedef {{ url: string, headers: Record<string, string>, method?: string, body?: string }} Target */
 /** @typedef {{ ok: number, failed: number, statusCodes: Record<string, unknown>, elapsedMs: number, rps: number, p50: number, p99: number, max: number, mean: number }} LoadResult */
 /** @typedef {{ tokenRequests: number, byClient: Record<string, number>, upstream: Record<string, { requests: number, withToken: number, withRelayKey: number, refused: number }> }} Counts */
 /** @typedef {{ calls: Record<string, number>, entries: Record<string, number> }} HomeCounts */
@@ -233,6 +235,49 @@ export async function startStack(options) {
         // still counts (its time, no requests); an error, a non-2xx or a run of N that got none fails.
         if (result.failed > 0 || (result.ok === 0 && !shape.duration)) throw new Error(`${target.url}: ${result.failed} failed of ${result.ok + result.failed} (${JSON.stringify(result.statusCodes)})`);
         return result;
+      },
+      /**
+       * A feed on the bench connection (browser mode, origin `FEED_ORIGIN`): an urlencoded form
+       * mapped to a JSON body POSTed to `/items`, and the relay doing the same call (the same JSON
+       * body, `POST /relay/<slug>/items`). Both answer 200 when measured.
+       * @returns {Promise<{ feed: Target, relayPost: Target }>}
+       */
+      async feedTargets() {
+        const created = await call(`${productUrl}/api/feeds`, {
+          method: 'POST',
+          headers: admin,
+          json: {
+            name: 'Benchmark signup',
+            connection: SLUG,
+            trigger: { browser: { enabled: true, allowedOrigins: [FEED_ORIGIN] }, contentTypes: ['form'] },
+            input: { fields: [{ name: 'email', required: true, format: 'email' }, { name: 'name' }] },
+            request: {
+              method: 'POST',
+              path: '/items',
+              body: { format: 'json', fields: [{ target: '/email', value: '{{/input/email}}' }, { target: '/name', value: '{{/input/name}}' }, { target: '/source', value: 'bench' }] },
+            },
+            response: { json: { data: [{ target: '/id', source: '/response/body/id' }] } },
+          },
+        });
+        if (created.status !== 201) throw new Error(`POST /api/feeds answered ${created.status}: ${created.text.slice(0, 300)}`);
+        const { triggerUrl } = JSON.parse(created.text);
+        const feed = {
+          url: triggerUrl,
+          method: 'POST',
+          headers: { Origin: FEED_ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', 'X-Bench-Via': 'f' },
+          body: 'email=ada%40example.com&name=Ada+Lovelace',
+        };
+        const relayPost = {
+          url: `${productUrl}/relay/${SLUG}/items`,
+          method: 'POST',
+          headers: { Authorization: `Bearer ${relayKey}`, 'Content-Type': 'application/json', Accept: 'application/json', 'X-Bench-Via': 'q' },
+          body: JSON.stringify({ email: 'ada@example.com', name: 'Ada Lovelace', source: 'bench' }),
+        };
+        for (const target of [feed, relayPost]) {
+          const res = await call(target.url, { method: 'POST', headers: target.headers, body: target.body });
+          if (res.status !== 200) throw new Error(`${target.url} answered ${res.status}: ${res.text.slice(0, 300)}`);
+        }
+        return { feed, relayPost };
       },
       /** The figures over every run into `bucket` since the last take. @returns {Promise<LoadResult>} */
       take: (/** @type {string} */ bucket) => load.call({ cmd: 'take', bucket }),
