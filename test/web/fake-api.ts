@@ -68,6 +68,7 @@ export function connectionRoutes(view: ConnectionView = OAUTH_VIEW): Routes {
     [`GET ${path}/keys`]: () => json(200, { keys: [] }),
     [`GET ${path}/calls?limit=50`]: () => json(200, { calls: [], cursor: null }),
     [`GET ${path}/stats?window=24h`]: () => json(200, emptyStats()),
+    [`GET /api/feeds?connection=${view.slug}`]: () => json(200, { feeds: [], cursor: null }),
     ...(view.auth.method === 'oauth2_client_credentials' ? { [`GET ${path}/token`]: () => json(200, TOKEN_STATUS) } : {}),
   };
 }

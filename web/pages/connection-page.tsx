@@ -19,6 +19,7 @@ import { deleteConnection, getConnection } from '../data';
 
 // Chunks of their own, loaded when a connection page is first shown.
 const TestRequestPanel = lazy(() => import('../components/test-request-panel').then((m) => ({ default: m.TestRequestPanel })));
+const FeedsSection = lazy(() => import('../components/feeds-list').then((m) => ({ default: m.FeedsSection })));
 const ActivityPanel = lazy(() => import('../components/activity-panel').then((m) => ({ default: m.ActivityPanel })));
 
 function DeletePanel(props: { view: ConnectionView }) {
@@ -81,6 +82,9 @@ function ConnectionDetails(props: { view: ConnectionView }) {
         <Suspense fallback={<Loading>Loading activity…</Loading>}>
           <TestRequestPanel view={props.view} />
           <ActivityPanel view={props.view} />
+        </Suspense>
+        <Suspense fallback={<Loading>Loading feeds…</Loading>}>
+          <FeedsSection slug={props.view.slug} />
         </Suspense>
         <section class="card panel-wide" aria-labelledby="settings-title">
           <h2 id="settings-title">Settings</h2>
