@@ -4,7 +4,7 @@
  * errors at the row their JSON Pointer names. Saves with If-Match; a 412 offers a reload; leaving
  * with unsaved changes asks first. The live preview beside it dry-runs what is typed.
  */
-import { createAsync, revalidate, useAction, useBeforeLeave, useSubmission } from '@solidjs/router';
+import { createAsync, revalidate, useAction, useSubmission } from '@solidjs/router';
 import { createEffect, createMemo, createSignal, For, type JSX, on, onCleanup, Show } from 'solid-js';
 import {
   BODY_FORMAT_LABELS,
@@ -28,7 +28,7 @@ import {
   validateFeedInput,
 } from '../../contract/feed';
 import type { FeedAnswer } from '../../contract/feed-api';
-import { ApiProblemError, isVersionConflict } from '../api/client';
+import { ApiProblemError } from '../api/client';
 import { getConnections } from '../data';
 import { deleteFeed, getFeed, saveFeed } from '../feeds-data';
 import { useSession } from '../session';
@@ -48,8 +48,8 @@ import {
   type RowDraft,
 } from './feed-form-model';
 import { FeedPreview } from './feed-preview';
+import { FormAlert, formSummary, useLeaveGuard } from './form-summary';
 import { notify } from './notices';
-import { describeError } from './problem-alert';
 
 /** Asked before leaving the editor with changes that were not saved. */
 export const UNSAVED_FEED_PROMPT = 'Leave without saving? Your changes to this feed will be lost.';
@@ -207,16 +207,7 @@ export function FeedForm(props: FeedFormProps) {
   createEffect(on(() => props.view, reset, { defer: true }));
 
   const deleting = useSubmission(deleteFeed, ([id]) => id === props.view?.id);
-  useBeforeLeave((event) => {
-    if (event.defaultPrevented || !dirty() || deleting.pending) return;
-    event.preventDefault();
-    if (window.confirm(UNSAVED_FEED_PROMPT)) event.retry(true);
-  });
-  const warnOnUnload = (event: BeforeUnloadEvent) => {
-    if (dirty()) event.preventDefault();
-  };
-  window.addEventListener('beforeunload', warnOnUnload);
-  onCleanup(() => window.removeEventListener('beforeunload', warnOnUnload));
+  useLeaveGuard(dirty, () => deleting.pending, UNSAVED_FEED_PROMPT);
 
   const input = createMemo(() => buildInput(current(), props.view));
   const validation = createMemo(() =>
@@ -229,10 +220,6 @@ export function FeedForm(props: FeedFormProps) {
   const clientPlaced = createMemo(() => placeErrors(clientErrors(), shown()));
 
   const problem = () => (saving.pending ? undefined : saving.error);
-  const conflict = () => {
-    const err = problem();
-    return isVersionConflict(err) ? err : undefined;
-  };
   const [reloading, setReloading] = createSignal(false);
   const reload = async () => {
     if (!props.view || reloading()) return;
@@ -255,26 +242,17 @@ export function FeedForm(props: FeedFormProps) {
     return placeErrors(errors, shown());
   });
 
-  const summary = createMemo(() => {
-    const conflicted = conflict();
-    if (conflicted) {
-      const now = typeof conflicted.extensions.version === 'number' ? ` (it is now at version ${conflicted.extensions.version}; this editor shows version ${props.view?.version})` : '';
-      return {
-        title: 'Someone saved this feed meanwhile',
-        detail: `Your changes were not saved, so that theirs are not overwritten${now}. Reload to see the feed as it is saved now, then make your changes again.`,
-        messages: [] as string[],
-        reload: true,
-      };
-    }
-    if (problem()) {
-      const { title, detail } = describeError(problem());
-      return { title, detail, messages: serverPlaced().other };
-    }
-    const { byPointer, other } = clientPlaced();
-    const count = Object.keys(byPointer).length + other.length;
-    if (!submitted() || count === 0) return undefined;
-    return { title: 'Check the highlighted fields', detail: `${count} field${count === 1 ? ' needs' : 's need'} attention.`, messages: other };
-  });
+  const summary = createMemo(() =>
+    formSummary({
+      thing: 'feed',
+      version: props.view?.version,
+      problem: problem(),
+      serverOther: serverPlaced().other,
+      submitted: submitted(),
+      clientCount: Object.keys(clientPlaced().byPointer).length,
+      clientOther: clientPlaced().other,
+    }),
+  );
 
   const errorsAt = (pointer: string): string[] => {
     const client = submitted() || touched().has(pointer) ? (clientPlaced().byPointer[pointer] ?? []).slice(0, 1) : [];
@@ -369,24 +347,7 @@ export function FeedForm(props: FeedFormProps) {
           </datalist>
 
           <Show when={summary()}>
-            {(s) => (
-              <div class="alert alert-error" role="alert" tabIndex={-1} ref={alert}>
-                <p class="alert-title">{s().title}</p>
-                <Show when={s().detail && s().detail !== s().title}>
-                  <p>{s().detail}</p>
-                </Show>
-                <Show when={s().messages.length}>
-                  <ul>
-                    <For each={s().messages}>{(m) => <li>{m}</li>}</For>
-                  </ul>
-                </Show>
-                <Show when={'reload' in s()}>
-                  <BusyButton busy={reloading()} onClick={() => void reload()}>
-                    Reload
-                  </BusyButton>
-                </Show>
-              </div>
-            )}
+            {(s) => <FormAlert summary={s()} reloading={reloading()} onReload={() => void reload()} ref={(el) => (alert = el)} />}
           </Show>
 
           <Section id="feed-general" title="Feed">

@@ -6,7 +6,7 @@ import { A, createAsync, revalidate, useAction, useNavigate, useParams, useSearc
 import { Show } from 'solid-js';
 import type { FeedAnswer } from '../../contract/feed-api';
 import { ApiProblemError } from '../api/client';
-import { ConfirmButton } from '../components/confirm-button';
+import { DeletePanel } from '../components/delete-panel';
 import { FeedForm } from '../components/feed-form';
 import { FeedRunsPanel } from '../components/feed-runs-panel';
 import { FeedTriggerPanel, TriggerKeysPanel } from '../components/feed-trigger-panel';
@@ -14,11 +14,10 @@ import '../components/feeds.css';
 import { LoadingBoundary } from '../components/loading-boundary';
 import { notify } from '../components/notices';
 import { headingRef, usePageTitle } from '../components/page-title';
-import { ProblemAlert } from '../components/problem-alert';
 import { TimeAgo } from '../components/time-ago';
 import { deleteFeed, getFeed } from '../feeds-data';
 
-function DeletePanel(props: { feed: FeedAnswer }) {
+function DeleteFeed(props: { feed: FeedAnswer }) {
   const remove = useAction(deleteFeed);
   const removing = useSubmission(deleteFeed, ([id]) => id === props.feed.id);
   const confirm = async () => {
@@ -31,21 +30,17 @@ function DeletePanel(props: { feed: FeedAnswer }) {
     }
   };
   return (
-    <section class="card card-danger panel-wide" aria-labelledby="delete-feed-title">
-      <h2 id="delete-feed-title">Delete feed</h2>
-      <p>Removes the feed and its trigger keys. Its trigger URL answers 404 from then on; logged runs expire on their own.</p>
-      <ConfirmButton
-        label="Delete"
-        name="Delete feed"
-        prompt={`Delete “${props.feed.name}” for good? This cannot be undone.`}
-        confirmLabel="Yes, delete"
-        busy={removing.pending}
-        onConfirm={confirm}
-      />
-      <Show when={!removing.pending && removing.error}>
-        <ProblemAlert error={removing.error} />
-      </Show>
-    </section>
+    <DeletePanel
+      id="delete-feed-title"
+      title="Delete feed"
+      class="panel-wide"
+      prompt={`Delete “${props.feed.name}” for good? This cannot be undone.`}
+      busy={removing.pending}
+      error={removing.error}
+      onConfirm={confirm}
+    >
+      Removes the feed and its trigger keys. Its trigger URL answers 404 from then on; logged runs expire on their own.
+    </DeletePanel>
   );
 }
 
@@ -82,7 +77,7 @@ function FeedDetails(props: { feed: FeedAnswer }) {
           </h2>
           <FeedForm view={props.feed} onSaved={() => {}} />
         </section>
-        <DeletePanel feed={props.feed} />
+        <DeleteFeed feed={props.feed} />
       </div>
     </>
   );
