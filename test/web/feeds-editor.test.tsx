@@ -114,6 +114,16 @@ describe('feed editor: a stored feed', () => {
     await waitFor(() => expect(target.getAttribute('aria-invalid')).toBeNull());
   });
 
+  it('places an error of a response row read by pointer at that pointer field', async () => {
+    const view = { ...FEED_VIEW, response: { ...FEED_VIEW.response, json: { data: [{ target: '/memberId', source: '/response/body/id', as: 'auto' as const, ifMissing: 'omit' as const }], errorDetail: null } } };
+    await openFeed({ 'PUT /api/feeds/fd_7k3m9q2x': () => problem(400, 'Invalid feed', '1 field needs attention.', { '/response/json/data/0/source': ['Not readable'] }) }, view);
+    expect(field('Data field 1 pointer').value).toBe('/response/body/id');
+    type(field('Name'), 'Changed');
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(field('Data field 1 pointer').getAttribute('aria-invalid')).toBe('true'));
+    expect(screen.getByRole('group', { name: 'JSON answer data' }).textContent).toContain('Not readable');
+  });
+
   it('refuses a header the connector sets at its row before anything is sent', async () => {
     const api = await openFeed();
     const headers = screen.getByRole('group', { name: 'Headers' });

@@ -129,15 +129,20 @@ function MappingRows(props: {
           <div class="feed-row-grid">
             <RowText pointer={`${at}/target`} label={`${legend} target`} value={row().target} path="target" placeholder="/email_address" onInput={(target) => update(i, { target })} />
             <Choice pointer={`${at}/kind`} label={`${legend} reads`} options={['value', 'source'] as const} labels={KIND_LABELS} value={row().kind} onChange={(kind) => update(i, { kind })} />
-            <RowText
-              pointer={`${at}/${row().kind}`}
-              label={`${legend} ${row().kind === 'value' ? 'template' : 'pointer'}`}
-              value={row().text}
-              list={row().kind === 'value' ? lists()[1] : lists()[0]}
-              path={row().kind === 'source' ? context : undefined}
-              placeholder={row().kind === 'value' ? '{{/input/email}}' : props.withResponse ? '/response/body/id' : '/input/email'}
-              onInput={(text) => update(i, { text })}
-            />
+            {/* Keyed: the control moves to the other pointer (`…/value` or `…/source`) with its errors. */}
+            <Show when={row().kind} keyed>
+              {(kind) => (
+                <RowText
+                  pointer={`${at}/${kind}`}
+                  label={`${legend} ${kind === 'value' ? 'template' : 'pointer'}`}
+                  value={row().text}
+                  list={kind === 'value' ? lists()[1] : lists()[0]}
+                  path={kind === 'source' ? context : undefined}
+                  placeholder={kind === 'value' ? '{{/input/email}}' : props.withResponse ? '/response/body/id' : '/input/email'}
+                  onInput={(text) => update(i, { text })}
+                />
+              )}
+            </Show>
             <Show when={props.withCoercion}>
               <Choice pointer={`${at}/as`} label={`${legend} type`} options={COERCIONS} labels={COERCION_LABELS} value={row().as} onChange={(as) => update(i, { as })} />
             </Show>
@@ -204,7 +209,9 @@ export function FeedForm(props: FeedFormProps) {
     setSubmitted(false);
     setCleared(new Set<string>());
   };
-  createEffect(on(() => props.view, reset, { defer: true }));
+  // A saved feed comes back as a new view: show it as stored. Another change read meanwhile (a
+  // rotated public key) does not throw away what is being typed.
+  createEffect(on(() => props.view, (view) => !dirty() && reset(view), { defer: true }));
 
   const deleting = useSubmission(deleteFeed, ([id]) => id === props.view?.id);
   useLeaveGuard(dirty, () => deleting.pending, UNSAVED_FEED_PROMPT);

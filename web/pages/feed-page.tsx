@@ -71,10 +71,7 @@ function FeedDetails(props: { feed: FeedAnswer }) {
           <TriggerKeysPanel feedId={props.feed.id} />
         </Show>
         <FeedRunsPanel feedId={props.feed.id} />
-        <section class="card panel-wide" aria-labelledby="feed-settings-title">
-          <h2 id="feed-settings-title" class="visually-hidden">
-            Settings
-          </h2>
+        <section class="card panel-wide" aria-label="Settings">
           <FeedForm view={props.feed} onSaved={() => {}} />
         </section>
         <DeleteFeed feed={props.feed} />
