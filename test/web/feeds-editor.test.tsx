@@ -75,6 +75,30 @@ describe('feed editor: a stored feed', () => {
     expect((put.body as { connection: string }).connection).toBe('acme-crm');
   });
 
+  it('sends the trigger modes, content types, declared fields, condition and response as edited', async () => {
+    const api = await openFeed({ 'PUT /api/feeds/fd_7k3m9q2x': () => json(200, FEED_VIEW) });
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Server webhooks' }));
+    fireEvent.click(screen.getByRole('checkbox', { name: 'JSON (application/json)' }));
+    const fields = screen.getByRole('group', { name: 'Declared fields' });
+    fireEvent.click(within(fields).getByRole('button', { name: 'Add field' }));
+    type(field('Field 3 name'), 'phone');
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Field 3: Sensitive (masked in logs)' }));
+    fireEvent.click(within(screen.getByRole('group', { name: 'Rules' })).getByRole('button', { name: 'Remove rule 1' }));
+    type(field('Success statuses'), '200, 201');
+    type(field('Success URL'), 'https://shop.example/thanks');
+    fireEvent.change(field('Log level'), { target: { value: 'values' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(api.calls('PUT /api/feeds/fd_7k3m9q2x')).toHaveLength(1));
+    const body = api.calls('PUT /api/feeds/fd_7k3m9q2x')[0]!.body as Record<string, any>;
+    expect(body.trigger.server).toEqual({ enabled: false });
+    expect(body.trigger.contentTypes).toEqual(['form', 'multipart']);
+    expect(body.input.fields[2]).toEqual({ name: 'phone', required: false, multiple: false, sensitive: true });
+    expect(body.condition).toBeNull();
+    expect(body.response.successStatuses).toEqual([200, 201]);
+    expect(body.response.redirect.successUrl).toBe('https://shop.example/thanks');
+    expect(body.log.level).toBe('values');
+  });
+
   it('on 412 says someone saved meanwhile and Reload shows the stored feed', async () => {
     let stored = FEED_VIEW;
     const api = await openFeed({ 'GET /api/feeds/fd_7k3m9q2x': () => json(200, stored), 'PUT /api/feeds/fd_7k3m9q2x': () => conflict(4) });

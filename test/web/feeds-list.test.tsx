@@ -1,4 +1,4 @@
-import { fireEvent, screen, waitFor, within } from '@solidjs/testing-library';
+import { fireEvent, screen, within } from '@solidjs/testing-library';
 import { describe, expect, it } from 'vitest';
 import { connectionRoutes, FEED_SUMMARY, fakeApi, json } from './fake-api';
 import { renderApp } from './render-app';

@@ -243,8 +243,8 @@ export function Rows<T>(props: RowsProps<T>) {
             <fieldset class="feed-row">
               <legend class="visually-hidden">{`${props.noun} ${i + 1}`}</legend>
               {props.children(row, i, `${props.noun} ${i + 1}`)}
-              <button type="button" class="button button-small button-quiet feed-row-remove" onClick={() => remove(i)}>
-                Remove<span class="visually-hidden"> {`${lower()} ${i + 1}`}</span>
+              <button type="button" class="button button-small button-quiet feed-row-remove" aria-label={`Remove ${lower()} ${i + 1}`} onClick={() => remove(i)}>
+                Remove
               </button>
             </fieldset>
           )}

@@ -11,7 +11,6 @@ import {
   type Coercion,
   type ConditionOp,
   type FeedContentType,
-  type FeedInput,
   type FeedMethod,
   type FeedView,
   type IfMissing,

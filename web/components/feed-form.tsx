@@ -433,20 +433,24 @@ export function FeedForm(props: FeedFormProps) {
                     <RowText pointer={`${at}/maxLength`} label={`${legend} maximum length`} value={row().maxLength} placeholder="none" onInput={(maxLength) => set({ maxLength })} />
                     <div class="checkbox-row">
                       <For each={['required', 'multiple', 'sensitive'] as const}>
-                        {(flag) => (
-                          <label class="checkbox checkbox-plain">
-                            <input
-                              type="checkbox"
-                              checked={row()[flag]}
-                              onChange={(e) => {
-                                set({ [flag]: e.currentTarget.checked });
-                                context.edited(`${at}/${flag}`);
-                              }}
-                            />
-                            <span class="visually-hidden">{legend} </span>
-                            {flag === 'required' ? 'Required' : flag === 'multiple' ? 'Multiple values' : 'Sensitive (masked in logs)'}
-                          </label>
-                        )}
+                        {(flag) => {
+                          const text = flag === 'required' ? 'Required' : flag === 'multiple' ? 'Multiple values' : 'Sensitive (masked in logs)';
+                          return (
+                            <label class="checkbox checkbox-plain">
+                              {/* The row's name in the control's too: "Required" alone is in every row. */}
+                              <input
+                                type="checkbox"
+                                aria-label={`${legend}: ${text}`}
+                                checked={row()[flag]}
+                                onChange={(e) => {
+                                  set({ [flag]: e.currentTarget.checked });
+                                  context.edited(`${at}/${flag}`);
+                                }}
+                              />
+                              {text}
+                            </label>
+                          );
+                        }}
                       </For>
                     </div>
                   </div>
