@@ -37,7 +37,7 @@ import {
   visibleFields,
 } from './connection-form-model';
 import { ChoiceField, ConnectionFormContext, type ConnectionFormContextValue, FormField, SectionHeading, TextField } from './form-context';
-import { FormAlert, formSummary, useLeaveGuard } from './form-summary';
+import { FormAlert, formSummary, useLeaveGuard, useReload } from './form-summary';
 import { notify } from './notices';
 import { RelayPolicyFields } from './relay-policy-fields';
 
@@ -111,22 +111,16 @@ export function ConnectionForm(props: ConnectionFormProps) {
 
   /** The server's problem with the last save, while it still applies. */
   const problem = () => (saving.pending ? undefined : saving.error);
-  /** Someone else saved since this form's view was loaded: the save was refused (412). */
-  const [reloading, setReloading] = createSignal(false);
   /** Reads the stored connection again and shows it as stored: nothing of the stale form stays. */
-  const reload = async () => {
-    if (!props.view || reloading()) return;
-    setReloading(true);
-    try {
-      await revalidate(getConnection.keyFor(props.view.slug));
-    } finally {
-      setReloading(false);
-    }
-    saving.clear();
-    reset(props.view);
-    notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
-    form?.querySelector<HTMLInputElement>('input:not([readonly])')?.focus();
-  };
+  const { reloading, reload } = useReload(
+    () => (props.view ? revalidate(getConnection.keyFor(props.view.slug)) : undefined),
+    () => {
+      saving.clear();
+      reset(props.view);
+      if (props.view) notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
+      form?.querySelector<HTMLInputElement>('input:not([readonly])')?.focus();
+    },
+  );
   const serverErrors = createMemo(() => {
     const err = problem();
     if (!(err instanceof ApiProblemError) || err.status === 412) return {};

@@ -48,7 +48,7 @@ import {
   type RowDraft,
 } from './feed-form-model';
 import { FeedPreview } from './feed-preview';
-import { FormAlert, formSummary, useLeaveGuard } from './form-summary';
+import { FormAlert, formSummary, useLeaveGuard, useReload } from './form-summary';
 import { notify } from './notices';
 
 /** Asked before leaving the editor with changes that were not saved. */
@@ -227,20 +227,16 @@ export function FeedForm(props: FeedFormProps) {
   const clientPlaced = createMemo(() => placeErrors(clientErrors(), shown()));
 
   const problem = () => (saving.pending ? undefined : saving.error);
-  const [reloading, setReloading] = createSignal(false);
-  const reload = async () => {
-    if (!props.view || reloading()) return;
-    setReloading(true);
-    try {
-      await revalidate(getFeed.keyFor(props.view.id));
-    } finally {
-      setReloading(false);
-    }
-    saving.clear();
-    reset(props.view);
-    notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
-    form?.querySelector<HTMLInputElement>('input')?.focus();
-  };
+  /** Reads the stored feed again and shows it as stored: nothing of the stale draft stays. */
+  const { reloading, reload } = useReload(
+    () => (props.view ? revalidate(getFeed.keyFor(props.view.id)) : undefined),
+    () => {
+      saving.clear();
+      reset(props.view);
+      if (props.view) notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
+      form?.querySelector<HTMLInputElement>('input')?.focus();
+    },
+  );
   const serverPlaced = createMemo(() => {
     const err = problem();
     if (!(err instanceof ApiProblemError) || err.status === 412) return { byPointer: {} as Record<string, string[]>, other: [] as string[] };

@@ -4,7 +4,7 @@
  * question before leaving with changes that were not saved.
  */
 import { useBeforeLeave } from '@solidjs/router';
-import { For, onCleanup, Show } from 'solid-js';
+import { createSignal, For, onCleanup, Show } from 'solid-js';
 import { isVersionConflict } from '../api/client';
 import { BusyButton } from './busy';
 import { describeError } from './problem-alert';
@@ -88,4 +88,25 @@ export function useLeaveGuard(dirty: () => boolean, skip: () => boolean | undefi
   };
   window.addEventListener('beforeunload', warnOnUnload);
   onCleanup(() => window.removeEventListener('beforeunload', warnOnUnload));
+}
+
+/**
+ * Reading the stored thing again after a 412: `read` revalidates it (undefined when there is
+ * nothing stored), then `done` shows it as stored. One reload at a time.
+ */
+export function useReload(read: () => Promise<unknown> | undefined, done: () => void): { reloading: () => boolean; reload: () => Promise<void> } {
+  const [reloading, setReloading] = createSignal(false);
+  const reload = async () => {
+    if (reloading()) return;
+    const reading = read();
+    if (!reading) return;
+    setReloading(true);
+    try {
+      await reading;
+    } finally {
+      setReloading(false);
+    }
+    done();
+  };
+  return { reloading, reload };
 }
