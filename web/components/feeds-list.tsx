@@ -3,12 +3,12 @@
  * with an empty state that says what a feed is. Shown by the Feeds page and on connection pages.
  */
 import { A, createAsync, revalidate } from '@solidjs/router';
-import { createEffect, createSignal, For, on, Show } from 'solid-js';
-import type { FeedListAnswer } from '../../contract/feed-api';
+import { For, Show } from 'solid-js';
 import * as api from '../feeds-api';
 import { getFeeds } from '../feeds-data';
 import { BusyButton } from './busy';
 import { LoadingBoundary } from './loading-boundary';
+import { usePager } from './pager';
 import { ProblemAlert } from './problem-alert';
 import { TimeAgo } from './time-ago';
 
@@ -17,29 +17,11 @@ export const newFeedHref = (connection?: string) => (connection ? `/feeds/new?co
 
 function FeedRows(props: { connection: string; headingLevel: 2 | 3 }) {
   const first = createAsync(() => getFeeds(props.connection));
-  const [more, setMore] = createSignal<FeedListAnswer[]>([]);
-  const [loadingMore, setLoadingMore] = createSignal(false);
-  const [moreError, setMoreError] = createSignal<unknown>();
-  // A fresh first page (read again after a save) starts the paging over.
-  createEffect(on(() => first.latest, () => (setMore([]), setMoreError(undefined)), { defer: true }));
-  const pages = () => (first.latest ? [first.latest, ...more()] : []);
+  const { pages, cursor, loadMore, loadingMore, moreError } = usePager(
+    () => first.latest,
+    (_, from) => api.listFeeds({ connection: props.connection || undefined, cursor: from }),
+  );
   const rows = () => pages().flatMap((p) => p.feeds);
-  const cursor = () => pages().at(-1)?.cursor ?? null;
-  const loadMore = async () => {
-    const head = first.latest;
-    const from = cursor();
-    if (!head || !from || loadingMore()) return;
-    setLoadingMore(true);
-    setMoreError(undefined);
-    try {
-      const page = await api.listFeeds({ connection: props.connection || undefined, cursor: from });
-      if (first.latest === head) setMore((list) => [...list, page]);
-    } catch (error) {
-      setMoreError(error);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
   const Heading = (p: { children: string }) => (props.headingLevel === 2 ? <h2>{p.children}</h2> : <h3>{p.children}</h3>);
   return (
     <Show when={first.latest}>
