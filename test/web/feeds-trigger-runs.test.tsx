@@ -143,6 +143,29 @@ describe('feed runs', () => {
     expect(panel.textContent).toContain('"email": "a@b.example"');
   });
 
+  it('loads older runs with the cursor and keeps them while the newest are read again', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const older = { ...RUN, id: 'c0', runId: 'run_0', at: '2026-11-01T09:00:00.000Z', outcome: 'success' as const, status: 200 };
+      const api = await openFeed({
+        'GET /api/feeds/fd_7k3m9q2x/runs': () => json(200, { runs: [RUN], cursor: 'r1' }),
+        'GET /api/feeds/fd_7k3m9q2x/runs?cursor=r1': () => json(200, { runs: [older], cursor: null }),
+      });
+      const panel = section('Runs');
+      const table = await within(panel).findByRole('table', { name: 'Runs, newest first' });
+      fireEvent.click(within(panel).getByRole('button', { name: 'Load more runs' }));
+      await waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(3));
+      expect(within(panel).queryByRole('button', { name: 'Load more runs' })).toBeNull();
+      const reads = api.calls('GET /api/feeds/fd_7k3m9q2x/runs').length;
+      vi.advanceTimersByTime(ACTIVITY_POLL_MS);
+      await waitFor(() => expect(api.calls('GET /api/feeds/fd_7k3m9q2x/runs').length).toBeGreaterThan(reads));
+      expect(within(table).getAllByRole('row')).toHaveLength(3);
+      expect(table.textContent).toContain('Success');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('filters by outcome and reads the runs again every 5 seconds', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {

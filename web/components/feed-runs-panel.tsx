@@ -7,10 +7,14 @@ import { createSignal, For, Show } from 'solid-js';
 import { CALL_OUTCOME_LABELS, CALL_OUTCOMES, type CallOutcome } from '../../contract/activity';
 import type { FeedRun } from '../../contract/feed-api';
 import { dateTime } from '../format';
+import * as api from '../feeds-api';
 import { getFeedStats, getRun, getRuns } from '../feeds-data';
 import './activity.css';
+import { BusyButton } from './busy';
 import { LoadingBoundary } from './loading-boundary';
+import { usePager } from './pager';
 import { usePolling } from './polling';
+import { ProblemAlert } from './problem-alert';
 
 const ms = (value: number) => `${Math.round(value).toLocaleString('en')} ms`;
 const label = (outcome: string) => CALL_OUTCOME_LABELS[outcome as CallOutcome] ?? outcome;
@@ -178,11 +182,22 @@ function RunRow(props: { feedId: string; run: FeedRun }) {
 
 function RunTable(props: { feedId: string; outcome: string }) {
   const page = createAsync(() => getRuns(props.feedId, props.outcome));
+  const pager = usePager(
+    () => page.latest,
+    (_, cursor) => api.listRuns(props.feedId, { cursor, outcome: props.outcome || undefined }),
+    () => `${props.feedId} ${props.outcome}`,
+  );
+  /** Newest first; a run already shown (the first page read again by polling) is not repeated. */
+  const runs = () => {
+    const seen = new Set<string>();
+    return pager.pages().flatMap((p) => p.runs).filter((r) => !seen.has(r.runId) && (seen.add(r.runId), true));
+  };
   return (
     <Show when={page.latest}>
       {(p) => (
+        <>
         <Show
-          when={p().runs.length > 0}
+          when={p().runs.length > 0 || runs().length > 0}
           fallback={<p class="muted">{props.outcome ? 'No runs with this outcome among the newest.' : 'No runs yet. Submit the form, or use “Send for real” in the preview.'}</p>}
         >
           <div class="table-scroll">
@@ -205,11 +220,20 @@ function RunTable(props: { feedId: string; outcome: string }) {
                 </tr>
               </thead>
               <tbody>
-                <For each={p().runs}>{(run) => <RunRow feedId={props.feedId} run={run} />}</For>
+                <For each={runs()}>{(run) => <RunRow feedId={props.feedId} run={run} />}</For>
               </tbody>
             </table>
           </div>
         </Show>
+        <Show when={pager.cursor()}>
+          <div class="actions list-more">
+            <BusyButton busy={pager.loadingMore()} onClick={() => void pager.loadMore()}>
+              Load more runs
+            </BusyButton>
+          </div>
+        </Show>
+        <Show when={pager.moreError()}>{(error) => <ProblemAlert error={error()} onRetry={() => void pager.loadMore()} />}</Show>
+        </>
       )}
     </Show>
   );
