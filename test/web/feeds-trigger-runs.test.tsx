@@ -147,8 +147,10 @@ describe('feed runs', () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
       const older = { ...RUN, id: 'c0', runId: 'run_0', at: '2026-11-01T09:00:00.000Z', outcome: 'success' as const, status: 200 };
+      const newer = { ...RUN, id: 'c2', runId: 'run_2', at: '2026-11-02T11:00:00.000Z', outcome: 'skipped' as const, status: 200 };
+      let newest = [RUN];
       const api = await openFeed({
-        'GET /api/feeds/fd_7k3m9q2x/runs': () => json(200, { runs: [RUN], cursor: 'r1' }),
+        'GET /api/feeds/fd_7k3m9q2x/runs': () => json(200, { runs: newest, cursor: 'r1' }),
         'GET /api/feeds/fd_7k3m9q2x/runs?cursor=r1': () => json(200, { runs: [older], cursor: null }),
       });
       const panel = section('Runs');
@@ -156,11 +158,12 @@ describe('feed runs', () => {
       fireEvent.click(within(panel).getByRole('button', { name: 'Load more runs' }));
       await waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(3));
       expect(within(panel).queryByRole('button', { name: 'Load more runs' })).toBeNull();
-      const reads = api.calls('GET /api/feeds/fd_7k3m9q2x/runs').length;
+      newest = [newer, RUN];
       vi.advanceTimersByTime(ACTIVITY_POLL_MS);
-      await waitFor(() => expect(api.calls('GET /api/feeds/fd_7k3m9q2x/runs').length).toBeGreaterThan(reads));
-      expect(within(table).getAllByRole('row')).toHaveLength(3);
+      await within(table).findByText('Skipped');
+      expect(within(table).getAllByRole('row')).toHaveLength(4);
       expect(table.textContent).toContain('Success');
+      expect(api.calls('GET /api/feeds/fd_7k3m9q2x/runs?cursor=r1')).toHaveLength(1);
     } finally {
       vi.useRealTimers();
     }
