@@ -148,6 +148,20 @@ describe('feed editor: a stored feed', () => {
     expect(screen.getByRole('group', { name: 'JSON answer data' }).textContent).toContain('Not readable');
   });
 
+  it('keeps the keyboard in a list: Add focuses the new row, Remove the row that takes its place', async () => {
+    await openFeed();
+    const query = screen.getByRole('group', { name: 'Query parameters' });
+    fireEvent.click(within(query).getByRole('button', { name: 'Add query parameter' }));
+    await waitFor(() => expect(document.activeElement).toBe(field('Query parameter 1 name')));
+    fireEvent.click(within(query).getByRole('button', { name: 'Add query parameter' }));
+    await waitFor(() => expect(document.activeElement).toBe(field('Query parameter 2 name')));
+    type(field('Query parameter 2 name'), 'double_optin');
+    fireEvent.click(within(query).getByRole('button', { name: 'Remove query parameter 1' }));
+    await waitFor(() => expect(document.activeElement).toBe(field('Query parameter 1 name')));
+    expect(field('Query parameter 1 name').value).toBe('double_optin');
+    expect(screen.queryByLabelText('Query parameter 2 name')).toBeNull();
+  });
+
   it('refuses a header the connector sets at its row before anything is sent', async () => {
     const api = await openFeed();
     const headers = screen.getByRole('group', { name: 'Headers' });
