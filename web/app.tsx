@@ -19,6 +19,8 @@ import { SessionContext } from './session';
 
 const ConnectionPage = lazy(() => import('./pages/connection-page').then((m) => ({ default: m.ConnectionPage })));
 const NewConnectionPage = lazy(() => import('./pages/new-connection-page').then((m) => ({ default: m.NewConnectionPage })));
+const FeedsPage = lazy(() => import('./pages/feeds-page').then((m) => ({ default: m.FeedsPage })));
+const FeedPage = lazy(() => import('./pages/feed-page').then((m) => ({ default: m.FeedPage })));
 const NotFoundPage = lazy(() => import('./pages/not-found-page').then((m) => ({ default: m.NotFoundPage })));
 
 type SessionState =
@@ -122,6 +124,7 @@ function Layout(props: RouteSectionProps) {
                 <A href="/" end>
                   Connections
                 </A>
+                <A href="/feeds">Feeds</A>
               </nav>
               <button type="button" class="button button-quiet" onClick={() => void signOut()}>
                 Sign out
@@ -147,6 +150,8 @@ export function App() {
       <Route path="/" component={ConnectionsPage} />
       <Route path="/new" component={NewConnectionPage} />
       <Route path="/connections/:slug" component={ConnectionPage} />
+      <Route path="/feeds" component={FeedsPage} />
+      <Route path="/feeds/:id" component={FeedPage} />
       <Route path="*" component={NotFoundPage} />
     </Router>
   );

@@ -6,6 +6,8 @@
 import { vi } from 'vitest';
 import type { ConnectionSummary } from '../../contract/answers';
 import type { ConnectionView } from '../../contract/connection';
+import { feedView, validateFeedInput } from '../../contract/feed';
+import type { DryRunAnswer, FeedAnswer, FeedSummary } from '../../contract/feed-api';
 
 export interface RecordedRequest {
   method: string;
@@ -68,6 +70,7 @@ export function connectionRoutes(view: ConnectionView = OAUTH_VIEW): Routes {
     [`GET ${path}/keys`]: () => json(200, { keys: [] }),
     [`GET ${path}/calls?limit=50`]: () => json(200, { calls: [], cursor: null }),
     [`GET ${path}/stats?window=24h`]: () => json(200, emptyStats()),
+    [`GET /api/feeds?connection=${view.slug}`]: () => json(200, { feeds: [], cursor: null }),
     ...(view.auth.method === 'oauth2_client_credentials' ? { [`GET ${path}/token`]: () => json(200, TOKEN_STATUS) } : {}),
   };
 }
@@ -146,3 +149,68 @@ export const OAUTH_SUMMARY: ConnectionSummary = {
   updatedAt: OAUTH_VIEW.updatedAt,
   version: OAUTH_VIEW.version,
 };
+
+// ---- Feeds
+
+/** A stored feed as `GET /api/feeds/<id>` answers it: browser and server mode, two mapped fields, a condition. */
+export const FEED_VIEW: FeedAnswer = (() => {
+  const checked = validateFeedInput({
+    name: 'Newsletter signup',
+    connection: 'acme-crm',
+    trigger: { browser: { enabled: true, allowedOrigins: ['https://shop.example'] }, server: { enabled: true } },
+    input: { fields: [{ name: 'email', required: true, format: 'email' }, { name: 'consent' }] },
+    condition: { logic: 'all', rules: [{ source: '/input/consent', op: 'is', value: 'yes' }] },
+    request: {
+      method: 'POST',
+      path: '/lists/members',
+      headers: [{ name: 'X-Source', value: 'edge-feed' }],
+      body: { format: 'json', fields: [{ target: '/email_address', value: '{{/input/email}}' }, { target: '/status', value: 'subscribed' }] },
+    },
+  });
+  if (!checked.success) throw new Error(`FEED_VIEW is invalid: ${JSON.stringify(checked.errors)}`);
+  const view = feedView(checked.output, { id: 'fd_7k3m9q2x', version: 3, publicKey: 'fpk_abc', createdAt: '2026-11-01T10:00:00.000Z', updatedAt: '2026-11-02T10:00:00.000Z' });
+  return {
+    ...view,
+    triggerUrl: 'http://localhost:3000/hook/fpk_abc',
+    snippets: {
+      html: '<form method="post" action="http://localhost:3000/hook/fpk_abc">\n  <input name="email" type="email" required>\n  <button>Send</button>\n</form>',
+      fetch: "await fetch('http://localhost:3000/hook/fpk_abc', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) });",
+    },
+  };
+})();
+
+export const FEED_SUMMARY: FeedSummary = {
+  id: FEED_VIEW.id,
+  name: FEED_VIEW.name,
+  connection: FEED_VIEW.connection,
+  enabled: true,
+  updatedAt: FEED_VIEW.updatedAt,
+  version: FEED_VIEW.version,
+};
+
+/** A dry run's answer for `FEED_VIEW` with a consenting sample. */
+export const DRY_RUN_ANSWER: DryRunAnswer = {
+  input: { email: 'someone@example.com', consent: 'yes' },
+  condition: { result: true, rules: [{ source: '/input/consent', op: 'is', value: 'yes', actual: 'yes', matched: true }] },
+  request: {
+    method: 'POST',
+    url: 'https://api.acme.example/v2/lists/members',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ***', 'x-source': 'edge-feed' },
+    body: { email_address: 'someone@example.com', status: 'subscribed' },
+  },
+  warnings: [{ code: 'unknown-field', name: 'utm_source' }],
+  answer: { status: 200, body: { ok: true, runId: 'run_preview', data: {} } },
+};
+
+/** What a feed's page asks for when it opens: the feed, its trigger keys, runs, stats, and the preview's dry run. */
+export function feedRoutes(view: FeedAnswer = FEED_VIEW): Routes {
+  const path = `/api/feeds/${view.id}`;
+  return {
+    [`GET ${path}`]: () => json(200, view),
+    [`GET ${path}/keys`]: () => json(200, { keys: [] }),
+    [`GET ${path}/runs`]: () => json(200, { runs: [], cursor: null }),
+    [`GET ${path}/stats`]: () => json(200, { outcomes: {} }),
+    [`POST ${path}/dry-run`]: () => json(200, DRY_RUN_ANSWER),
+    'POST /api/feeds/dry-run': () => json(200, DRY_RUN_ANSWER),
+  };
+}

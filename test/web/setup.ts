@@ -11,7 +11,7 @@ window.scrollTo = () => {};
 
 // The pages the app loads on demand, loaded once up front so that no test waits on a first transform.
 beforeAll(async () => {
-  await Promise.all([import('../../web/pages/connection-page'), import('../../web/pages/new-connection-page'), import('../../web/pages/not-found-page'), import('../../web/components/activity-panel'), import('../../web/components/test-request-panel')]);
+  await Promise.all([import('../../web/pages/connection-page'), import('../../web/pages/new-connection-page'), import('../../web/pages/not-found-page'), import('../../web/components/activity-panel'), import('../../web/components/test-request-panel'), import('../../web/components/feeds-list'), import('../../web/pages/feeds-page'), import('../../web/pages/feed-page')]);
 });
 
 // A browser that signed in before: the dashboard asks for the session (tests of a first visit clear this).

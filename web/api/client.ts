@@ -1,5 +1,6 @@
 /**
- * The dashboard's API client: the only code in `web/` that calls `fetch`.
+ * The dashboard's API client: the only code in `web/` that calls `fetch` (the feeds' calls, in
+ * `feeds-api.ts`, go through its `request`).
  *
  * Every call goes to the same origin with the session cookie. Any failure, from the service or the
  * network, is thrown as one `ApiProblemError` carrying the RFC 9457 problem; a 401 also tells the
@@ -62,14 +63,15 @@ export function onUnauthorized(handler: (() => void) | undefined): void {
   unauthorizedHandler = handler;
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   /** For calls where 401 is an answer, not a lost session (sign-in, session check). */
   expectUnauthorized?: boolean;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+/** One call to the API: JSON in and out, any failure thrown as an `ApiProblemError`. */
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...options.headers };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (options.body !== undefined) {
@@ -164,7 +166,7 @@ export interface ListConnectionsOptions {
   q?: string;
 }
 
-const queryString = (params: [string, string | number | undefined][]) => {
+export const queryString = (params: [string, string | number | undefined][]) => {
   const search = new URLSearchParams();
   for (const [name, value] of params) if (value !== undefined && value !== '') search.append(name, String(value));
   const text = search.toString();

@@ -4,7 +4,7 @@
  * opening its details. Both are read again every 5 s while the browser tab is visible.
  */
 import { createAsync, revalidate } from '@solidjs/router';
-import { createEffect, createMemo, createSignal, For, on, onCleanup, Show } from 'solid-js';
+import { createEffect, createMemo, createSignal, For, on, Show } from 'solid-js';
 import {
   type Call,
   CALL_KIND_LABELS,
@@ -26,10 +26,10 @@ import { BusyButton } from './busy';
 import { CopyButton } from './copy-button';
 import { LoadingBoundary } from './loading-boundary';
 import { ProblemAlert } from './problem-alert';
+import { usePolling } from './polling';
 import { RELAY_KEY_PLACEHOLDER } from './usage-panel';
 
-/** How often the activity is read again while the tab is visible. */
-export const ACTIVITY_POLL_MS = 5000;
+export { ACTIVITY_POLL_MS } from './polling';
 
 const WINDOW_LABELS: Record<StatsWindow, string> = { '1h': '1 hour', '24h': '24 hours', '7d': '7 days' };
 /** The outcomes a chart stacks, in this order from the bottom; the rest (feeds') follow when present. */
@@ -47,33 +47,6 @@ export function callTime(iso: string, now = Date.now()): string {
 
 const ms = (value: number | null | undefined) => (value === null || value === undefined ? '—' : `${Math.round(value).toLocaleString('en')} ms`);
 const percent = (rate: number | null) => (rate === null ? '—' : `${(rate * 100).toFixed(rate > 0 && rate < 0.1 ? 1 : 0)} %`);
-
-/** Reads the activity again every `ACTIVITY_POLL_MS` while the tab is visible, and at once when it becomes visible again. */
-function usePolling(refresh: () => void) {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  const stop = () => {
-    clearInterval(timer);
-    timer = undefined;
-  };
-  const start = () => {
-    stop();
-    timer = setInterval(refresh, ACTIVITY_POLL_MS);
-  };
-  const onVisibility = () => {
-    if (document.visibilityState === 'visible') {
-      refresh();
-      start();
-    } else {
-      stop();
-    }
-  };
-  if (document.visibilityState === 'visible') start();
-  document.addEventListener('visibilitychange', onVisibility);
-  onCleanup(() => {
-    stop();
-    document.removeEventListener('visibilitychange', onVisibility);
-  });
-}
 
 // ---- Chart
 

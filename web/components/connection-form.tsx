@@ -3,8 +3,8 @@
  * showing the server's field errors at their fields too. Each authentication method's fields are
  * their own component; this one holds the state, the submission and what leaving unsaved means.
  */
-import { revalidate, useAction, useBeforeLeave, useSubmission } from '@solidjs/router';
-import { createEffect, createMemo, createSignal, For, type JSX, Match, on, onCleanup, Show, Switch } from 'solid-js';
+import { revalidate, useAction, useSubmission } from '@solidjs/router';
+import { createEffect, createMemo, createSignal, type JSX, Match, on, Show, Switch } from 'solid-js';
 import * as v from 'valibot';
 import {
   AUTH_METHOD_LABELS,
@@ -17,7 +17,7 @@ import {
   SECRET_FIELD,
   slugify,
 } from '../../contract/connection';
-import { ApiProblemError, isVersionConflict } from '../api/client';
+import { ApiProblemError } from '../api/client';
 import { deleteConnection, getConnection, saveConnection } from '../data';
 import { useSession } from '../session';
 import { ApiKeyFields } from './auth-api-key-fields';
@@ -37,8 +37,8 @@ import {
   visibleFields,
 } from './connection-form-model';
 import { ChoiceField, ConnectionFormContext, type ConnectionFormContextValue, FormField, SectionHeading, TextField } from './form-context';
+import { FormAlert, formSummary, useLeaveGuard, useReload } from './form-summary';
 import { notify } from './notices';
-import { describeError } from './problem-alert';
 import { RelayPolicyFields } from './relay-policy-fields';
 
 export { STORED_SECRET_PLACEHOLDER } from './form-context';
@@ -90,16 +90,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
 
   // Deleting the connection leaves its page too: its edits then go with it, without a question.
   const deleting = useSubmission(deleteConnection, ([slug]) => slug === props.view?.slug);
-  useBeforeLeave((event) => {
-    if (event.defaultPrevented || !dirty() || deleting.pending) return;
-    event.preventDefault();
-    if (window.confirm(UNSAVED_CHANGES_PROMPT)) event.retry(true);
-  });
-  const warnOnUnload = (event: BeforeUnloadEvent) => {
-    if (dirty()) event.preventDefault();
-  };
-  window.addEventListener('beforeunload', warnOnUnload);
-  onCleanup(() => window.removeEventListener('beforeunload', warnOnUnload));
+  useLeaveGuard(dirty, () => deleting.pending, UNSAVED_CHANGES_PROMPT);
 
   const visible = createMemo(() => visibleFields(method()));
   const input = createMemo(() => buildInput(state(), props.view));
@@ -120,26 +111,16 @@ export function ConnectionForm(props: ConnectionFormProps) {
 
   /** The server's problem with the last save, while it still applies. */
   const problem = () => (saving.pending ? undefined : saving.error);
-  /** Someone else saved since this form's view was loaded: the save was refused (412). */
-  const conflict = () => {
-    const err = problem();
-    return isVersionConflict(err) ? err : undefined;
-  };
-  const [reloading, setReloading] = createSignal(false);
   /** Reads the stored connection again and shows it as stored: nothing of the stale form stays. */
-  const reload = async () => {
-    if (!props.view || reloading()) return;
-    setReloading(true);
-    try {
-      await revalidate(getConnection.keyFor(props.view.slug));
-    } finally {
-      setReloading(false);
-    }
-    saving.clear();
-    reset(props.view);
-    notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
-    form?.querySelector<HTMLInputElement>('input:not([readonly])')?.focus();
-  };
+  const { reloading, reload } = useReload(
+    () => (props.view ? revalidate(getConnection.keyFor(props.view.slug)) : undefined),
+    () => {
+      saving.clear();
+      reset(props.view);
+      if (props.view) notify(`Reloaded “${props.view.name}” as saved now (version ${props.view.version}).`, 'info');
+      form?.querySelector<HTMLInputElement>('input:not([readonly])')?.focus();
+    },
+  );
   const serverErrors = createMemo(() => {
     const err = problem();
     if (!(err instanceof ApiProblemError) || err.status === 412) return {};
@@ -151,26 +132,17 @@ export function ConnectionForm(props: ConnectionFormProps) {
   const placedServerErrors = createMemo(() => placeErrors(serverErrors(), visible(), state()));
 
   /** What the alert says: the server's problem, or (after a submit) how many fields need attention. */
-  const summary = createMemo(() => {
-    const conflicted = conflict();
-    if (conflicted) {
-      const now = typeof conflicted.extensions.version === 'number' ? ` (it is now at version ${conflicted.extensions.version}; this form shows version ${props.view?.version})` : '';
-      return {
-        title: 'Someone saved this connection meanwhile',
-        detail: `Your changes were not saved, so that theirs are not overwritten${now}. Reload to see the connection as it is saved now, then make your changes again.`,
-        messages: [] as string[],
-        reload: true,
-      };
-    }
-    if (problem()) {
-      const { title, detail } = describeError(problem());
-      return { title, detail, messages: placedServerErrors().other };
-    }
-    const { byField, other } = clientIssues();
-    const count = Object.keys(byField).length + other.length;
-    if (!submitted() || count === 0) return undefined;
-    return { title: 'Check the highlighted fields', detail: `${count} field${count === 1 ? ' needs' : 's need'} attention.`, messages: other };
-  });
+  const summary = createMemo(() =>
+    formSummary({
+      thing: 'connection',
+      version: props.view?.version,
+      problem: problem(),
+      serverOther: placedServerErrors().other,
+      submitted: submitted(),
+      clientCount: Object.keys(clientIssues().byField).length,
+      clientOther: clientIssues().other,
+    }),
+  );
 
   /** Messages shown at a field: the client's once it was left or the form submitted, and the server's. */
   const errorsAt = (path: string): string[] => {
@@ -244,24 +216,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
     <ConnectionFormContext.Provider value={context}>
       <form ref={form} class="form" onSubmit={submit} noValidate aria-label={editing() ? 'Connection settings' : 'New connection'}>
         <Show when={summary()}>
-          {(s) => (
-            <div class="alert alert-error" role="alert" tabIndex={-1} ref={alert}>
-              <p class="alert-title">{s().title}</p>
-              <Show when={s().detail && s().detail !== s().title}>
-                <p>{s().detail}</p>
-              </Show>
-              <Show when={s().messages.length}>
-                <ul>
-                  <For each={s().messages}>{(m) => <li>{m}</li>}</For>
-                </ul>
-              </Show>
-              <Show when={'reload' in s()}>
-                <BusyButton busy={reloading()} onClick={() => void reload()}>
-                  Reload
-                </BusyButton>
-              </Show>
-            </div>
-          )}
+          {(s) => <FormAlert summary={s()} reloading={reloading()} onReload={() => void reload()} ref={(el) => (alert = el)} />}
         </Show>
 
         <section class="form-section" aria-labelledby="form-connection">

@@ -1,9 +1,10 @@
 /**
- * Relay keys of a connection: the list, creating one (its key is shown once, with a Copy button)
- * and revoking one after a confirmation.
+ * Keys callers send as `Authorization: Bearer …`: the list, creating one (its key is shown once,
+ * with a Copy button) and revoking one after a confirmation. A connection's relay keys by default;
+ * a feed's trigger keys with their own queries, actions and words (`KeysPanelConfig`).
  */
-import { createAsync, revalidate, useAction, useSubmission } from '@solidjs/router';
-import { createSignal, For, Show } from 'solid-js';
+import { type Action, type CachedFunction, createAsync, revalidate, useAction, useSubmission } from '@solidjs/router';
+import { createSignal, For, type JSX, Show } from 'solid-js';
 import { KEY_NAME_MAX_LENGTH } from '../../contract/connection';
 import { createKey, getKeys, revokeKey } from '../data';
 import { BusyButton } from './busy';
@@ -14,10 +15,53 @@ import { notify } from './notices';
 import { ProblemAlert } from './problem-alert';
 import { TimeAgo } from './time-ago';
 
-function KeyList(props: { slug: string; onRevoked: () => void }) {
-  const keys = createAsync(() => getKeys(props.slug));
-  const revoke = useAction(revokeKey);
-  const revoking = useSubmission(revokeKey, ([slug]) => slug === props.slug);
+interface KeyRow {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt?: string | null;
+}
+
+/** What differs between kinds of keys: where they are read and written, and what they are called. */
+export interface KeysPanelConfig {
+  keys: CachedFunction<(owner: string) => Promise<KeyRow[]>>;
+  create: Action<[string, string], { id: string; name: string; key: string; createdAt: string }>;
+  revoke: Action<[string, string], unknown>;
+  /** "Relay keys", "Trigger keys". */
+  title: string;
+  /** "relay key": in labels ("New relay key") and the empty list. */
+  noun: string;
+  intro: JSX.Element;
+  empty: string;
+  /** Prefix of the panel's element ids. */
+  idPrefix: string;
+  placeholder: string;
+  /** Whether the list has a "Last used" column. */
+  lastUsed: boolean;
+}
+
+/** A connection's relay keys. */
+export const RELAY_KEYS: KeysPanelConfig = {
+  keys: getKeys,
+  create: createKey,
+  revoke: revokeKey,
+  title: 'Relay keys',
+  noun: 'relay key',
+  intro: (
+    <>
+      Callers send a relay key as <code>Authorization: Bearer …</code>. Only its hash is stored.
+    </>
+  ),
+  empty: 'No relay keys yet. Create one for each site or tool that calls this API.',
+  idPrefix: 'relay-key',
+  placeholder: 'shop.example checkout',
+  lastUsed: true,
+};
+
+function KeyList(props: { slug: string; config: KeysPanelConfig; onRevoked: () => void }) {
+  const keys = createAsync(() => props.config.keys(props.slug));
+  const revoke = useAction(props.config.revoke);
+  const revoking = useSubmission(props.config.revoke, ([slug]) => slug === props.slug);
 
   const onRevoke = async (id: string, name: string) => {
     try {
@@ -36,14 +80,16 @@ function KeyList(props: { slug: string; onRevoked: () => void }) {
           <Show when={!revoking.pending && revoking.error}>
             <ProblemAlert error={revoking.error} />
           </Show>
-          <Show when={list().length > 0} fallback={<p class="muted">No relay keys yet. Create one for each site or tool that calls this API.</p>}>
+          <Show when={list().length > 0} fallback={<p class="muted">{props.config.empty}</p>}>
             <table class="table table-compact">
-              <caption class="visually-hidden">Relay keys</caption>
+              <caption class="visually-hidden">{props.config.title}</caption>
               <thead>
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
+                  <Show when={props.config.lastUsed}>
+                    <th scope="col">Last used</th>
+                  </Show>
                   <th scope="col">
                     <span class="visually-hidden">Actions</span>
                   </th>
@@ -59,7 +105,9 @@ function KeyList(props: { slug: string; onRevoked: () => void }) {
                       <td data-label="Created">
                         <TimeAgo iso={key.createdAt} />
                       </td>
-                      <td data-label="Last used">{key.lastUsedAt ? <TimeAgo iso={key.lastUsedAt} /> : 'Never'}</td>
+                      <Show when={props.config.lastUsed}>
+                        <td data-label="Last used">{key.lastUsedAt ? <TimeAgo iso={key.lastUsedAt} /> : 'Never'}</td>
+                      </Show>
                       <td class="cell-actions">
                         <ConfirmButton
                           label="Revoke"
@@ -82,9 +130,12 @@ function KeyList(props: { slug: string; onRevoked: () => void }) {
   );
 }
 
-export function KeysPanel(props: { slug: string }) {
-  const create = useAction(createKey);
-  const creating = useSubmission(createKey, ([slug]) => slug === props.slug);
+/** The keys of `slug` (a connection's slug, or a feed's id with `config`). */
+export function KeysPanel(props: { slug: string; config?: KeysPanelConfig }) {
+  const config = () => props.config ?? RELAY_KEYS;
+  const create = useAction(config().create);
+  const creating = useSubmission(config().create, ([slug]) => slug === props.slug);
+  const id = (suffix: string) => `${config().idPrefix}-${suffix}`;
   const created = () => (creating.pending ? undefined : creating.result);
   const [name, setName] = createSignal('');
   const [nameError, setNameError] = createSignal<string>();
@@ -119,26 +170,24 @@ export function KeysPanel(props: { slug: string }) {
   };
 
   return (
-    <section class="card panel-wide" aria-labelledby="keys-title">
-      <h2 id="keys-title" tabIndex={-1} ref={heading}>
-        Relay keys
+    <section class="card panel-wide" aria-labelledby={id('title')}>
+      <h2 id={id('title')} tabIndex={-1} ref={heading}>
+        {config().title}
       </h2>
-      <p>
-        Callers send a relay key as <code>Authorization: Bearer …</code>. Only its hash is stored.
-      </p>
+      <p>{config().intro}</p>
 
       <Show when={created()}>
         {(key) => (
-          <div class="new-key" role="region" aria-labelledby="new-key-title">
-            <h3 id="new-key-title">Copy the new key “{key().name}”</h3>
+          <div class="new-key" role="region" aria-labelledby={id('new-title')}>
+            <h3 id={id('new-title')}>Copy the new key “{key().name}”</h3>
             <p class="warning">
               <strong>This key is shown only once.</strong> Store it somewhere safe now: it won't be shown again.
             </p>
             <div class="field">
-              <label for="new-relay-key">New relay key</label>
+              <label for={id('new')}>New {config().noun}</label>
               <div class="inline">
                 <input
-                  id="new-relay-key"
+                  id={id('new')}
                   ref={keyInput}
                   class="mono"
                   readOnly
@@ -159,16 +208,16 @@ export function KeysPanel(props: { slug: string }) {
 
       <form class="inline-form" onSubmit={submit} noValidate>
         <div class="field" classList={{ 'field-invalid': !!nameError() }}>
-          <label for="relay-key-name">Key name</label>
+          <label for={id('name')}>Key name</label>
           <div class="inline">
             <input
-              id="relay-key-name"
+              id={id('name')}
               ref={nameInput}
               value={name()}
               maxLength={KEY_NAME_MAX_LENGTH}
               autocomplete="off"
-              placeholder="shop.example checkout"
-              aria-describedby={nameError() ? 'relay-key-name-error' : undefined}
+              placeholder={config().placeholder}
+              aria-describedby={nameError() ? id('name-error') : undefined}
               aria-invalid={nameError() ? 'true' : undefined}
               onInput={(e) => {
                 setName(e.currentTarget.value);
@@ -180,7 +229,7 @@ export function KeysPanel(props: { slug: string }) {
             </BusyButton>
           </div>
           <Show when={nameError()}>
-            <div class="field-error" id="relay-key-name-error">
+            <div class="field-error" id={id('name-error')}>
               <p>{nameError()}</p>
             </div>
           </Show>
@@ -191,8 +240,8 @@ export function KeysPanel(props: { slug: string }) {
         <ProblemAlert error={creating.error} />
       </Show>
 
-      <LoadingBoundary loading="Loading keys…" retry={() => void revalidate(getKeys.keyFor(props.slug))}>
-        <KeyList slug={props.slug} onRevoked={() => heading?.focus()} />
+      <LoadingBoundary loading="Loading keys…" retry={() => void revalidate(config().keys.keyFor(props.slug))}>
+        <KeyList slug={props.slug} config={config()} onRevoked={() => heading?.focus()} />
       </LoadingBoundary>
     </section>
   );

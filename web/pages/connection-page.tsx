@@ -4,13 +4,12 @@ import { lazy, Show, Suspense } from 'solid-js';
 import { AUTH_METHOD_LABELS, type ConnectionView } from '../../contract/connection';
 import { ApiProblemError } from '../api/client';
 import { Loading } from '../components/busy';
-import { ConfirmButton } from '../components/confirm-button';
 import { ConnectionForm } from '../components/connection-form';
+import { DeletePanel } from '../components/delete-panel';
 import { KeysPanel } from '../components/keys-panel';
 import { LoadingBoundary } from '../components/loading-boundary';
 import { notify } from '../components/notices';
 import { headingRef, usePageTitle } from '../components/page-title';
-import { ProblemAlert } from '../components/problem-alert';
 import { TestPanel } from '../components/test-panel';
 import { TimeAgo } from '../components/time-ago';
 import { TokenPanel } from '../components/token-panel';
@@ -19,9 +18,10 @@ import { deleteConnection, getConnection } from '../data';
 
 // Chunks of their own, loaded when a connection page is first shown.
 const TestRequestPanel = lazy(() => import('../components/test-request-panel').then((m) => ({ default: m.TestRequestPanel })));
+const FeedsSection = lazy(() => import('../components/feeds-list').then((m) => ({ default: m.FeedsSection })));
 const ActivityPanel = lazy(() => import('../components/activity-panel').then((m) => ({ default: m.ActivityPanel })));
 
-function DeletePanel(props: { view: ConnectionView }) {
+function DeleteConnection(props: { view: ConnectionView }) {
   const remove = useAction(deleteConnection);
   const removing = useSubmission(deleteConnection, ([slug]) => slug === props.view.slug);
   const confirm = async () => {
@@ -34,21 +34,16 @@ function DeletePanel(props: { view: ConnectionView }) {
     }
   };
   return (
-    <section class="card card-danger" aria-labelledby="delete-title">
-      <h2 id="delete-title">Delete connection</h2>
-      <p>Removes the connection, its relay keys and its cached tokens. Callers of its relay URL get 401 from then on.</p>
-      <ConfirmButton
-        label="Delete"
-        name="Delete connection"
-        prompt={`Delete “${props.view.name}” (${props.view.slug}) for good? This cannot be undone.`}
-        confirmLabel="Yes, delete"
-        busy={removing.pending}
-        onConfirm={confirm}
-      />
-      <Show when={!removing.pending && removing.error}>
-        <ProblemAlert error={removing.error} />
-      </Show>
-    </section>
+    <DeletePanel
+      id="delete-title"
+      title="Delete connection"
+      prompt={`Delete “${props.view.name}” (${props.view.slug}) for good? This cannot be undone.`}
+      busy={removing.pending}
+      error={removing.error}
+      onConfirm={confirm}
+    >
+      Removes the connection, its relay keys and its cached tokens. Callers of its relay URL get 401 from then on.
+    </DeletePanel>
   );
 }
 
@@ -82,11 +77,14 @@ function ConnectionDetails(props: { view: ConnectionView }) {
           <TestRequestPanel view={props.view} />
           <ActivityPanel view={props.view} />
         </Suspense>
+        <Suspense fallback={<Loading>Loading feeds…</Loading>}>
+          <FeedsSection slug={props.view.slug} />
+        </Suspense>
         <section class="card panel-wide" aria-labelledby="settings-title">
           <h2 id="settings-title">Settings</h2>
           <ConnectionForm view={props.view} onSaved={() => {}} />
         </section>
-        <DeletePanel view={props.view} />
+        <DeleteConnection view={props.view} />
       </div>
     </>
   );
