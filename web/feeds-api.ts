@@ -12,6 +12,7 @@ import type {
   FeedListAnswer,
   FeedRun,
   FeedRunListAnswer,
+  FeedRunStatsAnswer,
   RotatePublicKeyAnswer,
   TriggerKeySummary,
 } from '../contract/feed-api';
@@ -79,18 +80,8 @@ export function getRun(id: string, runId: string): Promise<FeedRun> {
 }
 
 /** Counts of the last 24 hours by outcome (`GET /api/feeds/<id>/stats`). */
-export interface FeedStats {
-  outcomes: Record<string, number>;
-  total: number;
-}
+export type FeedStats = FeedRunStatsAnswer;
 
-/** The 24 h counts, read from either `{outcomes}` or `{totals: {outcomes}}` as the service answers them. */
-export async function getFeedStats(id: string): Promise<FeedStats> {
-  const body = await request<Record<string, unknown>>('GET', `${feedPath(id)}/stats`);
-  const totals = (body.totals && typeof body.totals === 'object' ? body.totals : body) as Record<string, unknown>;
-  const raw = (totals.outcomes ?? totals.counts ?? {}) as Record<string, unknown>;
-  const outcomes: Record<string, number> = {};
-  for (const [name, count] of Object.entries(raw)) if (typeof count === 'number') outcomes[name] = count;
-  const total = typeof totals.total === 'number' ? totals.total : Object.values(outcomes).reduce((a, b) => a + b, 0);
-  return { outcomes, total };
+export function getFeedStats(id: string): Promise<FeedStats> {
+  return request('GET', `${feedPath(id)}/stats`);
 }

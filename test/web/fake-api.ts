@@ -209,7 +209,7 @@ export function feedRoutes(view: FeedAnswer = FEED_VIEW): Routes {
     [`GET ${path}`]: () => json(200, view),
     [`GET ${path}/keys`]: () => json(200, { keys: [] }),
     [`GET ${path}/runs`]: () => json(200, { runs: [], cursor: null }),
-    [`GET ${path}/stats`]: () => json(200, { outcomes: {} }),
+    [`GET ${path}/stats`]: () => json(200, { window: '24h', total: 0, outcomes: {} }),
     [`POST ${path}/dry-run`]: () => json(200, DRY_RUN_ANSWER),
     'POST /api/feeds/dry-run': () => json(200, DRY_RUN_ANSWER),
   };

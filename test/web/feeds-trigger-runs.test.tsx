@@ -115,7 +115,7 @@ describe('feed runs', () => {
   it('lists the newest runs with the 24 h counts, and a row opens its details', async () => {
     await openFeed({
       'GET /api/feeds/fd_7k3m9q2x/runs': () => json(200, { runs: [RUN], cursor: null }),
-      'GET /api/feeds/fd_7k3m9q2x/stats': () => json(200, { outcomes: { success: 12, 'client-error': 1 } }),
+      'GET /api/feeds/fd_7k3m9q2x/stats': () => json(200, { window: '24h', total: 13, outcomes: { success: 12, 'client-error': 1 } }),
       'GET /api/feeds/fd_7k3m9q2x/runs/run_1': () =>
         json(200, {
           ...RUN,
