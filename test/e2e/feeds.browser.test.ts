@@ -1,7 +1,8 @@
 // A feed triggered by a real HTML form in Chromium: the form is served from a second local origin
 // (a small server started and stopped here), posts to /hook/<key>, lands on the thank-you URL, and
 // the upstream mock received exactly the mapped body. The same form from an origin the feed does
-// not list is refused by the Worker and nothing reaches the upstream.
+// not list is refused by the Worker and nothing reaches the upstream. Both runs then show in the
+// feed's runs table in the dashboard.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -18,6 +19,7 @@ let site: http.Server;
 let siteOrigin = '';
 let otherOrigin = '';
 let triggerUrl = '';
+let feedId = '';
 
 function escapeAttr(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
@@ -86,7 +88,7 @@ before(async () => {
     }),
   });
   assert.equal(feed.status, 201, await feed.clone().text());
-  triggerUrl = ((await feed.json()) as { triggerUrl: string }).triggerUrl;
+  ({ triggerUrl, id: feedId } = (await feed.json()) as { triggerUrl: string; id: string });
 });
 
 after(async () => {
@@ -129,5 +131,30 @@ test('the same form from an origin the feed does not list is refused with the bu
   assert.equal(page.url(), triggerUrl);
   assert.ok(!(await page.content()).includes('eve@example.com'));
   assert.equal((await upstreamRequests()).length, before);
+  await context.close();
+});
+
+test('both runs show in the feed’s runs table in the dashboard, with their details', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(BASE_URL);
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Connections', exact: true, level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'Feeds', exact: true }).click();
+  await page.getByRole('link', { name: 'Newsletter' }).first().click();
+  await page.getByRole('heading', { name: 'Newsletter', level: 1 }).waitFor();
+  assert.equal(new URL(page.url()).pathname, `/feeds/${feedId}`);
+  // Runs reach the log with the isolate's next batch (about a second); the table refreshes while open.
+  const table = page.getByRole('table', { name: 'Runs, newest first' });
+  const success = table.getByRole('row').filter({ hasText: 'Success' });
+  const refused = table.getByRole('row').filter({ hasText: 'Refused' });
+  await success.first().waitFor({ timeout: 20_000 });
+  await refused.first().waitFor({ timeout: 20_000 });
+  assert.equal(await success.count(), 1);
+  assert.equal(await refused.count(), 1);
+  await success.getByRole('button', { name: /^Details/ }).click();
+  await page.getByRole('table', { name: 'Attempts' }).waitFor();
+  assert.match((await page.getByRole('table', { name: 'Attempts' }).textContent()) ?? '', /201/);
   await context.close();
 });
