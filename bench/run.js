@@ -33,6 +33,8 @@ const TARGETS = {
   throughputRatio: 0.9,
   /** Relay/bare throughput with the call log on (issue "connection home"): not below this. */
   throughputFloor: 0.83,
+  /** Feed trigger / relay throughput for the same upstream call (FEEDS.md, issue "feeds"). */
+  feedRatio: 0.8,
   /** Calls answered with an error after a revocation before the first 200. */
   failedAfterRevocation: 0,
   /** Token calls to the home on the warm relay path, per 1,000 calls. */
@@ -673,6 +675,9 @@ async function main() {
       { name: `token requests, ${opts.coldBurst} concurrent calls from cold (every round)`, target: `${TARGETS.coldTokens}`, value: t.coldBurst.min === t.coldBurst.max ? fmt(t.coldBurst.max) : `${t.coldBurst.min}..${t.coldBurst.max}`, met: t.coldBurst.min === TARGETS.coldTokens && t.coldBurst.max === TARGETS.coldTokens },
       { name: 'relay/bare throughput, call log on (median)', target: `>= ${TARGETS.throughputFloor}`, value: fmt(ra.throughput.median, 2), met: ra.throughput.median >= TARGETS.throughputFloor },
       { name: 'relay/bare throughput, call log on, aim (median)', target: `>= ${TARGETS.throughputRatio}`, value: fmt(ra.throughput.median, 2), met: ra.throughput.median >= TARGETS.throughputRatio },
+      ...(Number.isFinite(ra.feedThroughput.median)
+        ? [{ name: 'feed trigger/relay throughput, same POST, warm token (median)', target: `>= ${TARGETS.feedRatio}`, value: fmt(ra.feedThroughput.median, 2), met: ra.feedThroughput.median >= TARGETS.feedRatio }]
+        : []),
       ...homeTargets,
       { name: `relay p50 - bare p50, ${opts.connections} callers (median)`, target: `<= ${TARGETS.p50DiffMs} ms`, value: `${fmt(ra.p50DiffMs.median, 2)} ms`, met: ra.p50DiffMs.median <= TARGETS.p50DiffMs },
       ...(opts.singleCaller

@@ -48,7 +48,7 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   const scenarios: Record<string, { label: string; rps: Spread; p50: Spread; p99: Spread; cpuUsPerCall: Spread; requests: number }> = res.scenarios;
   assert.deepEqual(
     Object.keys(scenarios).sort(),
-    ['bare', 'bare1', 'bareMany', 'direct', 'relay', 'relay1', 'relayBurst', 'relayCold', 'relayMany', 'start', 'start1', 'startMany'].sort(),
+    ['bare', 'bare1', 'bareMany', 'direct', 'feed', 'relay', 'relay1', 'relayBurst', 'relayCold', 'relayMany', 'relayPost', 'start', 'start1', 'startMany'].sort(),
   );
   for (const [key, s] of Object.entries(scenarios)) {
     assert.ok(s.requests > 0, `${key}: requests served`);
@@ -70,6 +70,9 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
     assert.ok(res.memory.firstMiB > 10 && res.memory.lastMiB > 10 && Number.isFinite(res.memory.maxDriftPct), 'memory figures');
   }
   assert.ok(res.ratios.throughput.median > 0);
+  // The feed trigger was measured against the relay doing the same POST.
+  assert.ok(res.ratios.feedThroughput.median > 0 && scenarios.feed!.requests > 0 && scenarios.relayPost!.requests > 0, 'feed and relay POST measured');
+  assert.match(stdout, /feed trigger\/relay throughput/);
 
   // Token requests: none with a warm cache, exactly one for a burst from cold (single-flight).
   assert.equal(res.tokens.warmPer10k.max, 0, 'no token request with a warm cache');
@@ -105,7 +108,7 @@ test('npm run bench -- --tiny produces every figure, with sane numbers', { timeo
   assert.ok(dashboardJs.files > 0 && dashboardJs.rawBytes > dashboardJs.gzipBytes && dashboardJs.gzipBytes > 0, 'dashboard JS sizes');
   assert.ok(workerUpload.kib > workerUpload.gzipKib && workerUpload.gzipKib > 0, 'Worker upload sizes from wrangler --dry-run');
 
-  assert.equal(res.targets.length, 18, 'every target is judged');
+  assert.equal(res.targets.length, 19, 'every target is judged');
   for (const t of res.targets) assert.equal(typeof t.met, 'boolean');
   assert.ok(res.meta.machine.cores > 0 && res.meta.machine.memoryGiB > 0);
   assert.match(stdout, /relay\/bare throughput/);
