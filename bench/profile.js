@@ -12,7 +12,8 @@
 //
 // Flags: --slices N (default 6), --slice S seconds (default 1), --connections N (default 10),
 // --profile S seconds (default 5), --no-variants (bare and relay only), --no-cpu (no profile),
-// --no-build, --compare DIR[,DIR...] (other builds of the product, e.g. patched copies of
+// --feed (profile the feed trigger against the relay doing the same POST, in place of relay
+// against bare), --no-build, --compare DIR[,DIR...] (other builds of the product, e.g. patched copies of
 // dist/edge_api_connector, relayed in the same round-robin to weigh a change before making it).
 // BENCH_WORKER_DIR=<dir> profiles another build instead of dist/.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -236,18 +237,27 @@ async function main() {
     if (argv.includes('--no-cpu')) return;
     // 2. CPU profiles of bare and of the product, taken together while the load alternates between
     //    them in slices: CPU time per call of each, and where the relay's extra time goes.
-    const sessions = {
-      bare: await cdp(`ws://127.0.0.1:${bareInspectorPort}/core:user:bare`),
-      relay: await cdp(`ws://127.0.0.1:${inspectorPort}/core:user:product`),
-    };
+    // With --feed: the feed trigger against the relay doing the same POST, both in the product.
+    const feed = argv.includes('--feed') ? await stack.feedTargets() : undefined;
+    /** @type {Array<[string, string, import('./stack.js').Target]>} name, inspector URL, load */
+    const runs = feed
+      ? [
+          ['bare', `ws://127.0.0.1:${inspectorPort}/core:user:product`, feed.relayPost],
+          ['relay', `ws://127.0.0.1:${inspectorPort}/core:user:product`, feed.feed],
+        ]
+      : [
+          ['bare', `ws://127.0.0.1:${bareInspectorPort}/core:user:bare`, stack.targets.bare],
+          ['relay', `ws://127.0.0.1:${inspectorPort}/core:user:product`, stack.targets.relay],
+        ];
+    if (feed) log('profiling the feed trigger ("relay" below) against the relay doing the same POST ("bare" below)');
     /** @type {Record<string, { profile: any, calls: number }>} */
     const profiles = {};
     // One at a time under steady load: an isolate left idle between slices gets its idle samples
     // charged to whatever ran last.
-    for (const [name, session] of Object.entries(sessions)) {
+    for (const [name, url, target] of runs) {
+      const session = await cdp(url);
       await session.send('Profiler.enable');
       await session.send('Profiler.setSamplingInterval', { interval: 100 });
-      const target = name === 'bare' ? stack.targets.bare : stack.targets.relay;
       await stack.drive(target, { connections: CONNECTIONS, duration: 0.5 });
       await session.send('Profiler.start');
       const during = await stack.drive(target, { connections: CONNECTIONS, duration: PROFILE_S });

@@ -238,8 +238,9 @@ export async function startStack(options) {
       },
       /**
        * A feed on the bench connection (browser mode, origin `FEED_ORIGIN`): an urlencoded form
-       * mapped to a JSON body POSTed to `/items`, and the relay doing the same call (the same JSON
-       * body, `POST /relay/<slug>/items`). Both answer 200 when measured.
+       * mapped to a JSON body POSTed to `/items` (no response mapping: the JSON caller gets
+       * `{ok, runId}`), and the relay doing the same call (the same JSON body,
+       * `POST /relay/<slug>/items`). Both answer 200 when measured.
        * @returns {Promise<{ feed: Target, relayPost: Target }>}
        */
       async feedTargets() {
@@ -256,7 +257,6 @@ export async function startStack(options) {
               path: '/items',
               body: { format: 'json', fields: [{ target: '/email', value: '{{/input/email}}' }, { target: '/name', value: '{{/input/name}}' }, { target: '/source', value: 'bench' }] },
             },
-            response: { json: { data: [{ target: '/id', source: '/response/body/id' }] } },
           },
         });
         if (created.status !== 201) throw new Error(`POST /api/feeds answered ${created.status}: ${created.text.slice(0, 300)}`);

@@ -403,6 +403,17 @@ describe('limits (rows 11, 12)', () => {
     await expectProblem(parseSubmission(post(json.stream, 'application/json'), limited({ maxBodyBytes: 300 })), 413, 'body-too-large');
   });
 
+  it('reads a body with a declared Content-Length at once, and still refuses one longer than the limit', async () => {
+    const ok = await parseSubmission(form('a=1&b=2', { 'Content-Length': '7' }), limited({ maxBodyBytes: 100 }));
+    expect(ok.bodyBytes).toBe(7);
+    expect({ ...ok.input }).toEqual({ a: '1', b: '2' });
+    const j = await parseSubmission(json('{"a":[1,2]}', { 'Content-Length': '11' }), limited({ maxBodyBytes: 100 }));
+    expect(j.bodyBytes).toBe(11);
+    // A length header that understates the body: what was read is counted, and it is over the limit.
+    const { stream } = chunkedStream(4, 64);
+    await expectProblem(parseSubmission(post(stream, 'application/x-www-form-urlencoded', { 'Content-Length': '10' }), limited({ maxBodyBytes: 100, maxValueBytes: 1000 })), 413, 'body-too-large');
+  });
+
   it('accepts a streamed body of exactly maxBodyBytes', async () => {
     const { stream } = chunkedStream(4, 25);
     const s = await parseSubmission(post(stream, 'application/x-www-form-urlencoded'), limited({ maxBodyBytes: 100 }));

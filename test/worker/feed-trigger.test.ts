@@ -2,7 +2,10 @@
  * The feed trigger end to end (FEEDS.md §3.3 to §3.6, §3.11): real KV and homes, the recording
  * mock upstream, what the caller gets and what the upstream received (or that it was not called).
  */
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
+import { FeedInputSchema } from '../../contract/feed';
+import { readsResponse } from '../../worker/feeds/run';
 import { Mock } from '../support/worker-mock';
 import { admin, call } from '../support/worker-api';
 import {
@@ -46,6 +49,24 @@ describe('a JSON caller', () => {
     const runs = await runsOf(feed.id);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ kind: 'feed-run', feedId: feed.id, runId: body.runId, trigger: 'browser', outcome: 'success', status: 200, upstreamStatus: 201, origin: SHOP });
+  });
+
+  it('answers a feed that maps nothing of the answer without reading the upstream body, and one that logs values with it', async () => {
+    const { mock, key, feed } = await setup();
+    expect(readsResponse(v.parse(FeedInputSchema, feedOf('x')))).toBe(false);
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'm_2' } });
+    const res = await jsonPost(key, { email: 'a@b.example', name: 'Ann' });
+    expect(await res.json()).toEqual({ ok: true, runId: expect.stringMatching(/^run_/), data: {} });
+    const [run] = await runsOf(feed.id);
+    expect(run).toMatchObject({ outcome: 'success', status: 200, upstreamStatus: 201 });
+    for (const reading of [
+      { response: { json: { data: [{ target: '/id', source: '/response/body/id' }] } } },
+      { response: { json: { errorDetail: '/response/body/detail' } } },
+      { response: { redirect: { successUrl: `${SHOP}/thanks?m={{/response/body/id}}` } } },
+      { log: { level: 'values' } },
+    ]) {
+      expect(readsResponse(v.parse(FeedInputSchema, feedOf('x', reading))), JSON.stringify(reading)).toBe(true);
+    }
   });
 });
 

@@ -75,7 +75,20 @@ export async function parseSubmission(request: Request, feed: FeedOutput): Promi
   const kind = contentTypeOf(header, feed);
   const limit = bodyLimit(kind, feed);
   const declared = request.headers.get('Content-Length');
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > limit) throw bodyTooLarge(kind, limit);
+  const length = declared !== null && /^\d+$/.test(declared.trim()) ? Number(declared.trim()) : null;
+  if (length !== null && length > limit) throw bodyTooLarge(kind, limit);
+  if (length !== null && kind !== 'multipart' && request.body !== null) {
+    // A declared length within the limit: the transport frames the body by it, so it is read at
+    // once (counted again after, in case a body came with a length it does not have).
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await request.arrayBuffer());
+    } catch (err) {
+      throw new AppError('malformed-body', { detail: 'The body cannot be read.', internal: err });
+    }
+    if (bytes.byteLength > limit) throw bodyTooLarge(kind, limit);
+    return parseBody(kind, header ?? '', bytes, { bytes: bytes.byteLength, over: false }, feed);
+  }
   const counter = { bytes: 0, over: false };
   const body = request.body === null ? new Uint8Array(0) : cappedStream(request.body, limit, counter);
   return parseBody(kind, header ?? '', body, counter, feed);
@@ -198,9 +211,9 @@ async function parseBody(kind: FeedContentType, header: string, body: ReadableSt
     return fromEntries(entries, 'multipart', counter.bytes, feed);
   }
 
-  let bytes: ArrayBuffer;
+  let bytes: ArrayBuffer | Uint8Array;
   try {
-    bytes = await new Response(body).arrayBuffer();
+    bytes = body instanceof Uint8Array ? body : await new Response(body).arrayBuffer();
   } catch (err) {
     throw tooLargeOr(() => new AppError('malformed-body', { detail: 'The body cannot be read.', internal: err }));
   }

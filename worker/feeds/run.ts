@@ -345,6 +345,44 @@ export interface SendOptions {
   env: Env;
   record: StoredConnection;
   submission: SubmissionFacts;
+  /** Read the upstream's body and headers for `/response` (default true; see `readsResponse`). */
+  readResponse?: boolean | undefined;
+}
+
+const readingFeeds = new WeakMap<FeedOutput, boolean>();
+
+/**
+ * Whether anything of a feed uses the upstream's answer beyond its status: response data rows,
+ * the error detail, a `/response` placeholder in a redirect URL, or the run log at level `values`
+ * (which keeps the start of the body). Worked out once per feed object.
+ */
+export function readsResponse(feed: FeedOutput): boolean {
+  let reads = readingFeeds.get(feed);
+  if (reads === undefined) {
+    const { json, redirect } = feed.response;
+    const urls = `${redirect.successUrl ?? ''} ${redirect.errorUrl ?? ''}`;
+    reads = json.data.length > 0 || json.errorDetail !== null || /\{\{\s*\/response/.test(urls) || feed.log.level === 'values';
+    readingFeeds.set(feed, reads);
+  }
+  return reads;
+}
+
+const encoder = new TextEncoder();
+
+/** Copies of cached records with a feed's timeout, kept per record object (see `withTimeout`). */
+const timedRecords = new WeakMap<StoredConnection, Map<number, StoredConnection>>();
+
+/**
+ * The connection's record with the feed's timeout in place of the relay's. One copy per record
+ * object and timeout, so what the relay core memoises per record (the checked Base URL, the
+ * token fingerprint) is worked out once, not on every run.
+ */
+function withTimeout(record: StoredConnection, timeoutMs: number): StoredConnection {
+  let byTimeout = timedRecords.get(record);
+  if (byTimeout === undefined) timedRecords.set(record, (byTimeout = new Map()));
+  let timed = byTimeout.get(timeoutMs);
+  if (timed === undefined) byTimeout.set(timeoutMs, (timed = { ...record, relay: { ...record.relay, timeoutMs } }));
+  return timed;
 }
 
 /** Sends a plan through the relay core and reads the answer; failures are the feed caller's problems. */
@@ -352,11 +390,17 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   const { env, record, submission } = options;
   const headers = new Headers();
   for (const [name, value] of plan.headers) headers.append(name, value);
-  const body = bodyOf(plan, submission, result.usedFiles);
+  let body = bodyOf(plan, submission, result.usedFiles);
   if (plan.body !== null && plan.body.format !== 'multipart') headers.set('Content-Type', plan.body.contentType);
+  if (typeof body === 'string') {
+    // Bytes of a known length: the relay core then buffers them at once for a retry after a 401,
+    // rather than reading a stream of unknown length.
+    const bytes = encoder.encode(body);
+    headers.set('Content-Length', String(bytes.byteLength));
+    body = bytes;
+  }
   const request = new Request(`https://feed.invalid${plan.target}`, { method: plan.method, headers, ...(body !== null ? { body } : {}) });
-  // The feed's timeout, not the relay's: one record copy per run.
-  const timed: StoredConnection = { ...record, relay: { ...record.relay, timeoutMs: feed.request.timeoutMs } };
+  const timed = withTimeout(record, feed.request.timeoutMs);
   const trace: RelayTrace = {};
   const door = new TokenDoor(env);
   const started = Date.now();
@@ -380,13 +424,16 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
     result.tokenFetched = trace.upstream?.tokenFetched ?? false;
     throw problem;
   }
-  // The body too is bounded by the feed's timeout: what arrived by then is what the run maps.
-  const read = await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
+  // When nothing of the feed reads `/response` (nor logs it), the body is not read at all.
+  // Otherwise it too is bounded by the feed's timeout: what arrived by then is what the run maps.
+  const reading = options.readResponse ?? true;
+  if (!reading) await response.body?.cancel().catch(() => undefined);
+  const read = reading ? await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs) : { text: '', complete: false };
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
-  for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;
+  if (reading) for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;
   let parsed: unknown;
-  if (read.complete && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(response.headers.get('Content-Type') ?? '')) {
+  if (reading && read.complete && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(response.headers.get('Content-Type') ?? '')) {
     try {
       parsed = JSON.parse(read.text) as unknown;
     } catch {
@@ -413,6 +460,8 @@ export interface RunOptions {
   send: boolean;
   record: StoredConnection | null;
   sample?: UpstreamAnswer | undefined;
+  /** Read the upstream's answer for `/response` (default true: the dry run shows it; the trigger reads it only when `readsResponse`). */
+  readResponse?: boolean | undefined;
   env: Env;
 }
 
@@ -445,7 +494,9 @@ export async function runFeed(options: RunOptions): Promise<RunResult> {
     result.warnings.push(...plan.warnings);
     if (!options.send && options.sample === undefined) return result;
     if (options.send && options.record === null) throw new AppError('feed-misconfigured', { detail: 'The feed’s connection no longer exists.' });
-    const upstream = options.send ? await send(feed, plan, { env: options.env, record: options.record!, submission }, result) : options.sample!;
+    const upstream = options.send
+      ? await send(feed, plan, { env: options.env, record: options.record!, submission, readResponse: options.readResponse }, result)
+      : options.sample!;
     result.upstream = upstream;
     result.outcome = upstreamOutcome(feed, upstream.status);
     const withResponse = contextOf(input, meta, responseContextOf(upstream));
