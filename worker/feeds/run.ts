@@ -20,6 +20,7 @@ import { randomId, Sealer } from '../connections/seal';
 import { AppError, PROBLEMS, type ProblemCode } from '../errors';
 import { TokenDoor } from '../oauth/token-door';
 import { sendUpstream, type RelayTrace } from '../relay/relay';
+import type { OutgoingRequest } from '../relay/forward';
 import { evaluateCondition, type ConditionResult } from './condition';
 import {
   buildUpstreamRequest,
@@ -274,7 +275,7 @@ function safeFilename(name: string): string {
 }
 
 /** The request body of a plan, ready for `fetch`; files come from the submission. */
-function bodyOf(plan: UpstreamRequestPlan, submission: SubmissionFacts, used: Set<string>): BodyInit | null {
+function bodyOf(plan: UpstreamRequestPlan, submission: SubmissionFacts, used: Set<string>): string | FormData | null {
   const body = plan.body;
   if (body === null) return null;
   if (body.format !== 'multipart') return body.text;
@@ -352,7 +353,8 @@ export interface SendOptions {
 const readingFeeds = new WeakMap<FeedOutput, boolean>();
 
 /**
- * Whether anything of a feed uses the upstream's answer beyond its status: response data rows,
+ * Whether anything of a feed uses the upstream's answer beyond its status (its body is then parsed
+ * and its headers kept for `/response`): response data rows,
  * the error detail, a `/response` placeholder in a redirect URL, or the run log at level `values`
  * (which keeps the start of the body). Worked out once per feed object.
  */
@@ -388,18 +390,15 @@ function withTimeout(record: StoredConnection, timeoutMs: number): StoredConnect
 /** Sends a plan through the relay core and reads the answer; failures are the feed caller's problems. */
 async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOptions, result: RunResult): Promise<UpstreamAnswer> {
   const { env, record, submission } = options;
-  const headers = new Headers();
-  for (const [name, value] of plan.headers) headers.append(name, value);
-  let body = bodyOf(plan, submission, result.usedFiles);
-  if (plan.body !== null && plan.body.format !== 'multipart') headers.set('Content-Type', plan.body.contentType);
-  if (typeof body === 'string') {
-    // Bytes of a known length: the relay core then buffers them at once for a retry after a 401,
-    // rather than reading a stream of unknown length.
-    const bytes = encoder.encode(body);
-    headers.set('Content-Length', String(bytes.byteLength));
-    body = bytes;
-  }
-  const request = new Request(`https://feed.invalid${plan.target}`, { method: plan.method, headers, ...(body !== null ? { body } : {}) });
+  const body = bodyOf(plan, submission, result.usedFiles);
+  const pairs = plan.body !== null && plan.body.format !== 'multipart' ? [...plan.headers, ['Content-Type', plan.body.contentType] as [string, string]] : plan.headers;
+  // Built here, not received: the relay core takes it as it is (no caller headers to filter, the
+  // body in memory, sent again as it is after a 401).
+  const request: OutgoingRequest = {
+    method: plan.method,
+    headers: new Headers(pairs),
+    body: typeof body === 'string' ? encoder.encode(body) : body,
+  };
   const timed = withTimeout(record, feed.request.timeoutMs);
   const trace: RelayTrace = {};
   const door = new TokenDoor(env);
@@ -424,11 +423,12 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
     result.tokenFetched = trace.upstream?.tokenFetched ?? false;
     throw problem;
   }
-  // When nothing of the feed reads `/response` (nor logs it), the body is not read at all.
-  // Otherwise it too is bounded by the feed's timeout: what arrived by then is what the run maps.
+  // The body is read (bounded by the feed's timeout: what arrived by then is what the run maps)
+  // even when nothing of the feed uses `/response`: a body read to its end lets the runtime reuse
+  // the upstream connection, where a cancelled one closes it. Only then is it parsed.
   const reading = options.readResponse ?? true;
-  if (!reading) await response.body?.cancel().catch(() => undefined);
-  const read = reading ? await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs) : { text: '', complete: false };
+  const read = await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
+  if (!reading) read.text = '';
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
   if (reading) for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;

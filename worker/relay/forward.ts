@@ -65,7 +65,7 @@ function timerDeadline(timeoutMs: number): Deadline {
 }
 
 interface PreparedBody {
-  body: ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array | null;
+  body: ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array | FormData | null;
   replayable: boolean;
 }
 
@@ -167,12 +167,28 @@ async function toCallerResponse(upstream: Response, credential: Credential): Pro
   return response;
 }
 
+/**
+ * A request the Worker builds itself (a feed run): its own headers, which the caller never set
+ * (names checked when the feed was saved, values when rendered), and a body in memory, which can
+ * be sent again after a 401. The credential is still set last.
+ */
+export interface OutgoingRequest {
+  method: string;
+  headers: Headers;
+  body: Uint8Array | FormData | null;
+}
+
 /** Sends `request` to `upstream` with `credential`, retrying once on a 401 to an OAuth token. */
-export async function forward(request: Request, upstream: URL, credential: Credential, options: ForwardOptions): Promise<Response> {
-  const baseHeaders = upstreamRequestHeaders(request.headers);
+export async function forward(request: Request | OutgoingRequest, upstream: URL, credential: Credential, options: ForwardOptions): Promise<Response> {
+  const own = !(request instanceof Request);
+  const baseHeaders = own ? request.headers : upstreamRequestHeaders(request.headers);
   const token = credential.type === 'token' ? await getToken(credential.tokens) : undefined;
-  const stream = request.body;
-  const body = stream === null ? NO_BODY : await prepareBody(request, stream, credential.type === 'token' ? (options.maxReplayBytes ?? RELAY_MAX_REPLAY_BYTES) : 0);
+  let body: PreparedBody;
+  if (own) body = { body: request.body, replayable: true };
+  else {
+    const stream = request.body;
+    body = stream === null ? NO_BODY : await prepareBody(request, stream, credential.type === 'token' ? (options.maxReplayBytes ?? RELAY_MAX_REPLAY_BYTES) : 0);
+  }
   const startDeadline = options.deadline ?? timerDeadline;
 
   const attempt = async (accessToken: string | undefined, headers: Headers): Promise<Response> => {

@@ -27,7 +27,7 @@ import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-door';
 import { credentialFor } from './credentials';
-import { forward, type ForwardFacts, type ForwardOptions } from './forward';
+import { forward, type ForwardFacts, type ForwardOptions, type OutgoingRequest } from './forward';
 import { buildUpstreamUrl, parseUpstreamBase, splitRelayUrl, type UpstreamBase } from './path';
 import {
   applyCors,
@@ -143,7 +143,7 @@ function checkedBaseOf(record: StoredConnection, allowLoopback: boolean): Checke
   return checked;
 }
 
-async function send(request: Request, record: StoredConnection, tail: string, query: string, deps: RelayDeps): Promise<Response> {
+async function send(request: Request | OutgoingRequest, record: StoredConnection, tail: string, query: string, deps: RelayDeps): Promise<Response> {
   const { refusal, base } = checkedBaseOf(record, deps.allowLoopback);
   if (refusal !== undefined || base === undefined) {
     throw new AppError('misconfigured', {
@@ -164,5 +164,8 @@ async function send(request: Request, record: StoredConnection, tail: string, qu
   });
 }
 
-/** The relay core without caller authentication, for the admin's test request: the same URL guards, policy, credentials and forward step. */
+/**
+ * The relay core without caller authentication, for the admin's test request and feed runs: the
+ * same URL guards, policy, credentials and forward step.
+ */
 export const sendUpstream = send;
