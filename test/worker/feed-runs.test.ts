@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { flushCalls } from '../../worker/activity/recorder';
 import { homeOf } from '../../worker/connections/home';
 import { Mock } from '../support/worker-mock';
-import { admin, call, captureLogs, dumpKv } from '../support/worker-api';
+import { admin, call, captureLogs, dumpKv, newRelayKey } from '../support/worker-api';
 import {
   NAVIGATE,
   SHOP,
@@ -122,6 +122,35 @@ describe('the call log table', () => {
     await mock.on('POST', '/api/members', { status: 201, json: {} });
     await jsonPost(feed.publicKey, { email: 'a@b.example' });
     expect(await runsOf(feed.id)).toHaveLength(1);
+  });
+});
+
+describe('the run indexes', () => {
+  it('index feed runs only, and serve the runs table and one run from them', async () => {
+    const mock = new Mock();
+    const slug = await feedConnection(mock.url('/api'));
+    const feed = await createFeed(feedOf(slug));
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    await mock.on('GET', '/api/ping', { json: {} });
+    await jsonPost(feed.publicKey, { email: 'a@b.example' });
+    const key = await newRelayKey(slug);
+    expect((await call(`/relay/${slug}/ping`, { headers: { Authorization: `Bearer ${key}` } })).status).toBe(200);
+    await flushCalls(env);
+    const found = await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
+      const sql = state.storage.sql;
+      const count = (index: string) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM call_log INDEXED BY ${index} WHERE feed_id IS NOT NULL AND run_id IS NOT NULL`).one().n;
+      const plan = (query: string, ...params: string[]) => sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...params).toArray().map((r) => r.detail).join(' | ');
+      return {
+        rows: sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM call_log').one().n,
+        runs: count('call_log_feed_runs'),
+        list: plan("SELECT seq, entry FROM call_log WHERE feed_id = ? AND kind = 'feed-run' AND at >= 0 ORDER BY seq DESC LIMIT 51", feed.id),
+        one: plan("SELECT entry, detail FROM call_log WHERE run_id = ? AND feed_id = ? AND kind = 'feed-run' AND at >= 0 ORDER BY seq DESC LIMIT 1", 'run_x', feed.id),
+      };
+    });
+    expect(found.rows).toBe(2);
+    expect(found.runs).toBe(1);
+    expect(found.list).toContain('call_log_feed_runs');
+    expect(found.one).toMatch(/call_log_run_ids|call_log_feed_runs/);
   });
 });
 
