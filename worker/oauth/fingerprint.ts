@@ -69,15 +69,16 @@ export function refreshAtOf(token: Pick<CachedToken, 'expiresAt' | 'obtainedAt'>
   return token.expiresAt - Math.min(TOKEN_REFRESH_SKEW_SECONDS * 1000, lifetime / 2);
 }
 
-const contexts = new Map<string, Promise<string>>();
+/** Worked-out contexts by fingerprint: strings, never promises (a promise is its request's). */
+const contexts = new Map<string, string>();
 const CONTEXT_MEMO_MAX = 1000;
 
 /** The additional data that binds a sealed token to its connection id and settings. */
-export function tokenContext(fingerprint: string, connectionId: string): Promise<string> {
+export async function tokenContext(fingerprint: string, connectionId: string): Promise<string> {
   let context = contexts.get(fingerprint);
   if (context === undefined) {
+    context = `token|${connectionId}|${await sha256Hex(fingerprint)}`;
     if (contexts.size >= CONTEXT_MEMO_MAX) contexts.clear();
-    context = sha256Hex(fingerprint).then((hash) => `token|${connectionId}|${hash}`);
     contexts.set(fingerprint, context);
   }
   return context;

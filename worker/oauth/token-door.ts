@@ -4,7 +4,8 @@
  *
  * Read path: this isolate's memory, then the KV mirror (`tok:<connection id>`), then the
  * connection's home, which alone asks the token endpoint (see `token-broker.ts`). Concurrent
- * callers in an isolate share one KV read and one call to the home.
+ * callers in an isolate share one KV read and one call to the home (`SharedFlights`: each joiner
+ * waits on a promise of its own request, and not forever).
  *
  * If the home cannot be reached, a cached token is served until it expires; without one, this
  * isolate requests a token itself (client credentials only: a grant with refresh tokens has one
@@ -23,6 +24,7 @@ import { type CachedToken, fingerprintOf, isOAuthConnection, type OAuthConnectio
 import { cachedTokenOf, requestConnectionToken } from './connection-token';
 import type { TokenAnswer, TokenTestOutcome } from './token-broker';
 import { TokenEndpointError, TOKEN_REQUEST_TIMEOUT_MS } from './token-client';
+import { SharedFlights } from '../shared-flight';
 
 /** A token for one call; `fromCache` when no request was made for it. */
 export interface IssuedToken {
@@ -60,12 +62,19 @@ export class TokenIsolateState {
   /** By connection id. */
   readonly memory = new Map<string, MemoryEntry>();
   /** By connection id and fingerprint. */
-  readonly flights = new Map<string, Promise<IssuedToken>>();
+  readonly flights = new SharedFlights<IssuedToken>(FLIGHT_JOIN_MS);
   /** Tokens fetched here while the home was out of reach, by slug, not yet reported. */
   readonly fallbacks = new Map<string, number>();
   /** Refusals being reported, by connection id and token tag: concurrent ones share one call to the home. */
-  readonly refusals = new Map<string, Promise<void>>();
+  readonly refusals = new SharedFlights<void>(FLIGHT_JOIN_MS);
 }
+
+/**
+ * How long a request may join another's token flight: the home's token request with its timeout,
+ * and a margin. Past it (the other request went away and its flight will never settle) a request
+ * asks for itself.
+ */
+const FLIGHT_JOIN_MS = TOKEN_REQUEST_TIMEOUT_MS + 5_000;
 
 const isolateState = new TokenIsolateState();
 
@@ -115,31 +124,13 @@ export class TokenDoor implements TokenProvider {
     if (entry !== undefined && entry.token.fingerprint === fingerprint && this.now() < entry.refreshAt) {
       return { accessToken: entry.token.accessToken, fromCache: true };
     }
-    const flightKey = `${connection.id}\n${fingerprint}`;
-    const { flights } = this.state;
-    let flight = flights.get(flightKey);
-    if (flight === undefined) {
-      flight = this.fly(connection).finally(() => {
-        if (flights.get(flightKey) === flight) flights.delete(flightKey);
-      });
-      flights.set(flightKey, flight);
-    }
-    return flight;
+    return this.state.flights.run(`${connection.id}\n${fingerprint}`, () => this.fly(connection));
   }
 
   async invalidate(record: StoredConnection, accessToken: string): Promise<void> {
     const connection = requireOAuth(record);
     const tag = await tokenTag(accessToken);
-    const key = `${connection.id}\n${tag}`;
-    const { refusals } = this.state;
-    let report = refusals.get(key);
-    if (report === undefined) {
-      report = this.report(connection, accessToken, tag).finally(() => {
-        if (refusals.get(key) === report) refusals.delete(key);
-      });
-      refusals.set(key, report);
-    }
-    return report;
+    return this.state.refusals.run(`${connection.id}\n${tag}`, () => this.report(connection, accessToken, tag));
   }
 
   private async report(connection: OAuthConnection, accessToken: string, tag: string): Promise<void> {
