@@ -296,10 +296,29 @@ function bodyOf(plan: UpstreamRequestPlan, submission: SubmissionFacts, used: Se
 
 /**
  * Reads the first `max` bytes of a body as text, cancelling the rest; `complete` when it all fit.
- * Past `deadline` (epoch ms) it stops and keeps what arrived (not complete).
+ * Past `deadline` (epoch ms) it stops (not complete) and keeps what arrived, or nothing for a body
+ * of a declared length within `max` (read in one call).
  */
-async function readStart(body: ReadableStream<Uint8Array> | null, max: number, deadline: number): Promise<{ text: string; complete: boolean }> {
+async function readStart(response: Response, max: number, deadline: number): Promise<{ text: string; complete: boolean }> {
+  const body = response.body;
   if (body === null) return { text: '', complete: true };
+  const declared = response.headers.get('Content-Length');
+  if (declared !== null && /^\d{1,9}$/.test(declared) && Number(declared) <= max) {
+    // A body of a known length that fits: read in one call, raced against the deadline.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      const bytes = await Promise.race([response.arrayBuffer(), late]);
+      if (bytes === 'late') return { text: '', complete: false };
+      return { text: new TextDecoder().decode(bytes), complete: bytes.byteLength <= max };
+    } catch {
+      return { text: '', complete: false };
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -427,7 +446,7 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   // even when nothing of the feed uses `/response`: a body read to its end lets the runtime reuse
   // the upstream connection, where a cancelled one closes it. Only then is it parsed.
   const reading = options.readResponse ?? true;
-  const read = await readStart(response.body, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
+  const read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
   if (!reading) read.text = '';
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};

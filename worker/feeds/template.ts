@@ -23,6 +23,32 @@ import { AppError } from '../errors';
 import { assertSafeTail, buildUpstreamUrl, type UpstreamBase } from '../relay/path';
 import { PointerWriter, resolvePointer } from './pointer';
 
+/** Parsed templates and targets by their text: a feed's templates are parsed once per isolate, not per run. */
+const PARSE_MEMO_MAX = 4096;
+const parsedTemplates = new Map<string, TemplatePart[]>();
+const parsedTargets = new Map<string, TargetToken[]>();
+
+function memoized<T>(cache: Map<string, T>, text: string, parse: (text: string) => T): T {
+  let parsed = cache.get(text);
+  if (parsed === undefined) {
+    // A template that does not parse throws here every time; only parsed ones are kept.
+    parsed = parse(text);
+    if (cache.size >= PARSE_MEMO_MAX) cache.clear();
+    cache.set(text, parsed);
+  }
+  return parsed;
+}
+
+/** `parseTemplate`, memoised (the parts are only read). */
+function templateOf(template: string): TemplatePart[] {
+  return memoized(parsedTemplates, template, parseTemplate);
+}
+
+/** `parseTargetTemplate`, memoised (the tokens are only read). */
+function targetOf(target: string): TargetToken[] {
+  return memoized(parsedTargets, target, parseTargetTemplate);
+}
+
 /** What `/response` holds in response mapping and redirect URLs. */
 export interface ResponseContext {
   status: number;
@@ -151,7 +177,7 @@ function renderFilled(parts: readonly TemplatePart[], doc: Doc): unknown {
  * `missing-field` naming the pointer.
  */
 export function renderTemplate(template: string, context: RenderContext, ifMissing: IfMissing = 'error'): unknown {
-  const rendered = renderParts(parseTemplate(template), documentOf(context), identity, false);
+  const rendered = renderParts(templateOf(template), documentOf(context), identity, false);
   if (!rendered.missing) return rendered.value;
   const outcome = onMissing(ifMissing, rendered.pointer, undefined);
   return outcome.omit ? undefined : outcome.value;
@@ -227,7 +253,7 @@ type RowResult = { omit: true } | { omit: false; value: unknown };
 
 /** Renders a body or data row's value or source, then applies `ifMissing` and `as`. */
 function renderRow(row: MappingRow, rowAt: string, doc: Doc, warnings: RenderWarning[]): RowResult {
-  const parts = row.source !== undefined ? undefined : parseTemplate(row.value ?? '');
+  const parts = row.source !== undefined ? undefined : templateOf(row.value ?? '');
   let rendered: Rendered;
   if (parts === undefined) {
     const found = resolvePointer(doc, row.source!);
@@ -281,7 +307,7 @@ export function renderMapping(rows: readonly MappingRow[], context: RenderContex
     const rowAt = `${at}/${i}`;
     const result = renderRow(row, rowAt, doc, warnings);
     if (result.omit) return;
-    const tokens = renderTarget(parseTargetTemplate(row.target), doc);
+    const tokens = renderTarget(targetOf(row.target), doc);
     if (!Array.isArray(tokens)) {
       const outcome = onMissing(row.ifMissing, tokens.missing, rowAt);
       warnings.push({ code: 'missing-source', pointer: tokens.missing, row: rowAt, effect: 'omitted' });
@@ -311,7 +337,7 @@ export function encodePairs(name: string, value: unknown, format: QueryArrayForm
 
 /** Renders a path template: each placeholder percent-encoded as one segment, then the relay path guards. */
 export function renderPath(template: string, context: RenderContext): string {
-  const rendered = renderParts(parseTemplate(template), documentOf(context), encodeURIComponent, false, false);
+  const rendered = renderParts(templateOf(template), documentOf(context), encodeURIComponent, false, false);
   if (rendered.missing) throw missingField(rendered.pointer, '/request/path');
   const path = rendered.value as string;
   if (path !== '' && !path.startsWith('/')) throw new AppError('unsafe-path', { detail: 'The rendered path must start with a slash.' });
@@ -334,7 +360,7 @@ export function renderQuery(rows: FeedOutput['request']['query'], context: Rende
 }
 
 function renderNamed(row: { value: string; ifMissing: IfMissing }, rowAt: string, doc: Doc, warnings: RenderWarning[]): RowResult {
-  const parts = parseTemplate(row.value);
+  const parts = templateOf(row.value);
   const rendered = renderParts(parts, doc, identity, false);
   if (!rendered.missing) return { omit: false, value: rendered.value };
   const outcome = onMissing(row.ifMissing, rendered.pointer, rowAt);
@@ -383,7 +409,7 @@ function jsonEscape(text: string): string {
 /** Renders a raw body template: values JSON-escaped for JSON media types, inserted verbatim otherwise. */
 export function renderRaw(raw: NonNullable<FeedOutput['request']['body']['raw']>, context: RenderContext): string {
   const encode = isJsonMediaType(raw.contentType) ? jsonEscape : identity;
-  const parts = parseTemplate(raw.template);
+  const parts = templateOf(raw.template);
   const doc = documentOf(context);
   // No whole-value rule in a raw body: it is text.
   const rendered = renderParts(parts, doc, encode, raw.ifMissing === 'empty', false);
@@ -413,7 +439,7 @@ export function renderBody(body: FeedOutput['request']['body'], context: RenderC
         const rowAt = `${at}/${i}`;
         const result = renderRow(row, rowAt, doc, warnings);
         if (result.omit) return;
-        const tokens = renderTarget(parseTargetTemplate(row.target), doc);
+        const tokens = renderTarget(targetOf(row.target), doc);
         if (!Array.isArray(tokens)) {
           warnings.push({ code: 'missing-source', pointer: tokens.missing, row: rowAt, effect: 'omitted' });
           if (row.ifMissing === 'omit') return;
@@ -479,7 +505,7 @@ function unsafeRedirect(detail: string): AppError {
  * A missing value renders as "". The result keeps the literal origin.
  */
 export function renderRedirectUrl(template: string, context: RenderContext): string {
-  const parts = parseTemplate(template);
+  const parts = templateOf(template);
   const head = redirectHead(parts);
   if (head === null) throw unsafeRedirect('The redirect URL has a placeholder in its scheme or host.');
   const doc = documentOf(context);
