@@ -231,7 +231,7 @@ async function parseBody(kind: FeedContentType, header: string, body: ReadableSt
 function fromEntries(entries: readonly Entry[], contentType: 'form' | 'multipart', bodyBytes: number, feed: FeedOutput): Submission {
   const { maxFields, maxValueBytes } = feed.trigger.limits;
   if (entries.length > maxFields) throw tooManyFields(maxFields);
-  const declared = new Map(feed.input.fields.map((field) => [field.name, field]));
+  const declared = declaredFields(feed);
   const fieldNames = new Set<string>();
   const values: [string, string | FileDescriptor, File | undefined][] = [];
   for (const [name, value] of entries) {
@@ -488,14 +488,30 @@ function bracketConflict(name: string): AppError {
 
 type ReservedSlot = keyof Submission['reserved'];
 
+const reservedByFeed = new WeakMap<FeedOutput, Map<string, ReservedSlot>>();
+
+/** The reserved field names of a feed (worked out once per feed object). */
 function reservedNames(feed: FeedOutput): Map<string, ReservedSlot> {
-  const names = new Map<string, ReservedSlot>([
-    [TURNSTILE_FIELD, 'turnstileToken'],
-    [IDEMPOTENCY_FIELD, 'idempotencyKey'],
-  ]);
-  const honeypot = feed.trigger.browser.honeypotField;
-  if (honeypot) names.set(honeypot, 'honeypot');
+  let names = reservedByFeed.get(feed);
+  if (names === undefined) {
+    names = new Map<string, ReservedSlot>([
+      [TURNSTILE_FIELD, 'turnstileToken'],
+      [IDEMPOTENCY_FIELD, 'idempotencyKey'],
+    ]);
+    const honeypot = feed.trigger.browser.honeypotField;
+    if (honeypot) names.set(honeypot, 'honeypot');
+    reservedByFeed.set(feed, names);
+  }
   return names;
+}
+
+const declaredByFeed = new WeakMap<FeedOutput, Map<string, FeedOutput['input']['fields'][number]>>();
+
+/** The declared input fields of a feed by name (worked out once per feed object). */
+function declaredFields(feed: FeedOutput): Map<string, FeedOutput['input']['fields'][number]> {
+  let declared = declaredByFeed.get(feed);
+  if (declared === undefined) declaredByFeed.set(feed, (declared = new Map(feed.input.fields.map((field) => [field.name, field]))));
+  return declared;
 }
 
 /** A JSON reserved property as text: a string as it is, a number or boolean spelled out, other values as JSON. */
