@@ -112,6 +112,27 @@ describe('bad input (FEEDS.md §3.11)', () => {
     await expectNoUpstream(mock);
   });
 
+  it('rows 1 and 2 for a person: a form posted to a gone or disabled feed, and the trigger URL opened, get a page with the same status', async () => {
+    const { mock, key } = await setup({ enabled: false });
+    const pages: string[] = [];
+    for (const res of [await formPost(unknownKey, 'email=a%40b.example', NAVIGATE), await formPost(key, 'email=a%40b.example', NAVIGATE)]) {
+      expect(res.status).toBe(404);
+      expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
+      expect(res.headers.get('Content-Security-Policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
+      expect(res.headers.get('Cache-Control')).toBe('no-store');
+      pages.push(await res.text());
+    }
+    expect(pages[0]).toBe(pages[1]);
+    expect(pages[0]).toContain('This form is not available');
+    expect(pages[0]).not.toContain('a@b.example');
+    const { key: live } = await setup();
+    const opened = await call(`/hook/${live}`, { method: 'GET', headers: NAVIGATE });
+    expect(opened.status).toBe(405);
+    expect(opened.headers.get('Allow')).toBe('POST, OPTIONS');
+    expect(await opened.text()).toContain('This form is not available');
+    await expectNoUpstream(mock);
+  });
+
   it('row 3: refuses an unlisted Origin and Origin: null with 403, and a navigation gets the built-in page even with an errorUrl', async () => {
     const { mock, key } = await setup({ response: { redirect: { errorUrl: `${SHOP}/signup?error={{/meta/errorCode}}` } } });
     await expectProblem(await jsonPost(key, { email: 'a@b.example' }, {}, 'https://evil.example'), 403, 'origin-not-allowed');

@@ -1,6 +1,7 @@
 /**
  * The trigger's built-in pages for browser navigations without a configured URL (FEEDS.md §3.6):
- * "Thank you", and "We could not send your form (reference <runId>)". No submitted value is
+ * "Thank you", "We could not send your form (reference <runId>)", and "This form is not available"
+ * (an unknown or disabled feed, or a method other than POST). No submitted value is
  * reflected; the only variable text is the run id the service made. Served with a CSP that allows
  * nothing but inline styles.
  */
@@ -32,13 +33,14 @@ function page(title: string, message: string): string {
 }
 
 /** The body of a built-in page. `runId` is the service's own id (escaped all the same). */
-export function pageHtml(kind: 'thanks' | 'error', runId: string): string {
+export function pageHtml(kind: 'thanks' | 'error' | 'unavailable', runId: string): string {
   if (kind === 'thanks') return page('Thank you', 'Your form was sent.');
+  if (kind === 'unavailable') return page('This form is not available', 'It is not accepted here any more, or not this way. Nothing was sent.');
   return page('We could not send your form', `Please try again later. Reference: <code>${escapeHtml(runId)}</code>`);
 }
 
 /** A built-in page as a response. */
-export function pageResponse(kind: 'thanks' | 'error', status: number, runId: string, headers: Record<string, string> = {}): Response {
+export function pageResponse(kind: 'thanks' | 'error' | 'unavailable', status: number, runId: string, headers: Record<string, string> = {}): Response {
   return new Response(pageHtml(kind, runId), {
     status,
     headers: {

@@ -162,12 +162,18 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
   const entry = await triggerEntry(env, publicKey);
   const feed = entry && entry.record.feed.enabled ? entry.record.feed : null;
   if (request.method === 'OPTIONS') return preflight(feed, origin);
-  if (!entry || !feed) throw feedNotFound();
+  const navigation = isNavigation(request);
+  // A person's browser gets a page, not a problem document: a form posted to a feed that is gone,
+  // or the trigger URL opened as a page. The status is the same as for a JSON caller.
+  if (!entry || !feed) {
+    if (navigation) return pageResponse('unavailable', 404, '');
+    throw feedNotFound();
+  }
   if (request.method !== 'POST') {
+    if (navigation) return pageResponse('unavailable', 405, '', { Allow: 'POST, OPTIONS' });
     throw new AppError('method-not-allowed', { detail: 'Send the form with POST.', headers: { Allow: 'POST, OPTIONS' } });
   }
 
-  const navigation = isNavigation(request);
   const listed = listedOrigin(feed, origin);
   const extra = listed !== null ? corsHeaders(listed) : {};
   const meta: RunMeta = {
