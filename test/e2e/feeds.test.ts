@@ -74,9 +74,14 @@ test('a form navigation to /hook/<key> is answered by the Worker: 303 to the tha
   assert.equal(requests.length, 1);
   assert.equal(requests[0]!.body, '{"email":"a@b.example"}');
 
-  // A GET navigation is the Worker's 405 too, not the dashboard.
+  // A GET navigation is the Worker's 405 too (its page saying the form is not available), not the dashboard.
   const get = await send('GET', `/hook/${feed.publicKey}`, { 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document', Accept: 'text/html' });
   assert.equal(get.status, 405);
   assert.equal(get.headers.allow, 'POST, OPTIONS');
-  assert.match(get.headers['content-type'] ?? '', /^application\/problem\+json/);
+  assert.equal(get.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'");
+  assert.match(get.body, /This form is not available/);
+  // Without Sec-Fetch headers (a script), the same 405 is a problem document.
+  const script = await send('GET', `/hook/${feed.publicKey}`, { Accept: 'application/json' });
+  assert.equal(script.status, 405);
+  assert.match(script.headers['content-type'] ?? '', /^application\/problem\+json/);
 });
