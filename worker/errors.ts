@@ -25,6 +25,7 @@ export const PROBLEMS = {
   'mapping-index-gap': { status: 400, title: 'A mapping row writes past the end of an array' },
   'header-not-allowed': { status: 400, title: 'This header cannot be set by a feed' },
   'body-not-allowed': { status: 400, title: 'This method carries no body' },
+  'idempotency-key-invalid': { status: 400, title: 'Idempotency key not valid' },
   'malformed-body': { status: 400, title: 'The request body could not be read' },
   'too-many-fields': { status: 400, title: 'The submission has too many fields' },
   'field-too-long': { status: 400, title: 'A submitted value is too long' },

@@ -154,6 +154,43 @@ describe('the run indexes', () => {
   });
 });
 
+describe('values in the run log', () => {
+  it('keeps query values out of the attempt URL at level metadata, and masks sensitive values in form bodies at level values', async () => {
+    const mock = new Mock();
+    const slug = await feedConnection(mock.url('/api'));
+    await mock.on('POST', '/api/members', { status: 201, json: {} }, { status: 201, json: {} });
+    const fields = [{ name: 'email', required: true, format: 'email', sensitive: true }, { name: 'phone', sensitive: true }];
+    const metadata = await createFeed(
+      feedOf(slug, {
+        input: { fields },
+        request: { method: 'POST', path: '/members', query: [{ name: 'phone', value: '{{/input/phone}}' }], body: { format: 'json', fields: [{ target: '/email', value: '{{/input/email}}' }] } },
+      }),
+    );
+    expect((await jsonPost(metadata.publicKey, { email: 'ann@b.example', phone: '+1 555 0100' })).status).toBe(200);
+    const [m] = await runsOf(metadata.id);
+    const mDetail = (await runOf(metadata.id, m.runId)).detail;
+    expect(mDetail.attempts[0].url).toMatch(/\/members\?phone=$/);
+    expect(JSON.stringify(mDetail)).not.toMatch(/555|ann@b|ann%40b/);
+
+    const values = await createFeed(
+      feedOf(slug, {
+        input: { fields },
+        request: { method: 'POST', path: '/members', body: { format: 'form', fields: [{ target: '/email', value: '{{/input/email}}' }, { target: '/phone', value: '{{/input/phone}}' }] } },
+        log: { level: 'values' },
+      }),
+    );
+    expect((await jsonPost(values.publicKey, { email: 'ann@b.example', phone: '+1 555 0100' })).status).toBe(200);
+    const [v] = await runsOf(values.id);
+    const vDetail = (await runOf(values.id, v.runId)).detail;
+    const stored = JSON.stringify(vDetail);
+    expect(stored).toContain('***');
+    expect(stored).not.toMatch(/555|ann@b|ann%40b/);
+    // The API got the real values.
+    const sent = await mock.requestsTo('/api/members');
+    expect(sent[1]!.body).toBe('email=ann%40b.example&phone=%2B1+555+0100');
+  });
+});
+
 describe('secrets', () => {
   it('never answers, logs or stores the connection secret, the token or a trigger key, at either log level', async () => {
     const logs = captureLogs();

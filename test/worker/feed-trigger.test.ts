@@ -397,6 +397,58 @@ describe('bad input (FEEDS.md §3.11)', () => {
     expect((await mock.received()).unexpected).toEqual([]);
   });
 
+  it('row 37: gives a public caller none of the token endpoint’s own words (its error, description or status)', async () => {
+    const mock = new Mock();
+    await mock.on('POST', '/oauth/token', { status: 401, json: { error: 'invalid_client', error_description: 'Client sekrit-Hint-42 was revoked' } });
+    const slug = await feedConnection(mock.url('/api'), {
+      auth: { method: 'oauth2_client_credentials', clientId: 'c', clientSecret: 'feed-Client-Secret-78', tokenUrl: mock.url('/oauth/token') },
+    });
+    const feed = await createFeed(feedOf(slug));
+    const body = await expectProblem(await jsonPost(feed.publicKey, { email: 'a@b.example' }), 502, 'token-endpoint-error');
+    const text = JSON.stringify(body);
+    for (const word of ['invalid_client', 'sekrit-Hint-42', 'revoked', '401', 'feed-Client-Secret-78']) expect(text).not.toContain(word);
+    expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
+    expect(await mock.requestsTo('/api/members')).toEqual([]);
+  });
+
+  it('sends a lone surrogate in a path placeholder as U+FFFD, never a 500, and logs the run', async () => {
+    const { mock, key, feed } = await setup({ request: { method: 'POST', path: '/lists/{{/input/list}}/members', body: { format: 'json', fields: [{ target: '/email', value: '{{/input/email}}' }] } } });
+    await mock.on('POST', '/api/lists/%EF%BF%BD/members', { status: 201, json: {} });
+    const res = await hook(key, { headers: { 'Content-Type': 'application/json', Origin: SHOP }, body: '{"email":"a@b.example","list":"\\ud800"}' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await mock.requestsTo('/api/lists/%EF%BF%BD/members')).toHaveLength(1);
+    expect((await runsOf(feed.id))[0]).toMatchObject({ outcome: 'success' });
+  });
+
+  it('answers 502 feed-misconfigured (outcome server-error), not a 400, when the answer mapping fails after the API accepted', async () => {
+    const { mock, key, feed } = await setup({ response: { json: { data: [{ target: '/id', source: '/response/body/id', as: 'number' }] } } });
+    await mock.on('POST', '/api/members', { status: 201, json: { id: 'not-a-number' } });
+    const body = await expectProblem(await jsonPost(key, { email: 'a@b.example' }), 502, 'feed-misconfigured');
+    expect(JSON.stringify(body)).not.toContain('not-a-number');
+    expect(await mock.requestsTo('/api/members')).toHaveLength(1);
+    expect((await runsOf(feed.id))[0]).toMatchObject({ outcome: 'server-error', upstreamStatus: 201, errorCode: 'feed-misconfigured' });
+  });
+
+  it('sends no CORS headers to a server-mode caller, even with a listed Origin', async () => {
+    const { mock, key, feed } = await setup({ trigger: { browser: { enabled: true, allowedOrigins: [SHOP] }, server: { enabled: true } } });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const { key: triggerKey } = (await (await admin(`/api/feeds/${feed.id}/keys`, { method: 'POST', json: { name: 'crm' } })).json()) as { key: string };
+    const server = await hook(key, { headers: { 'Content-Type': 'application/json', Origin: SHOP, Authorization: `Bearer ${triggerKey}` }, body: '{"email":"a@b.example"}' });
+    expect(server.status).toBe(200);
+    expect(server.headers.get('Access-Control-Allow-Origin')).toBeNull();
+    const browser = await jsonPost(key, { email: 'a@b.example' });
+    expect(browser.headers.get('Access-Control-Allow-Origin')).toBe(SHOP);
+  });
+
+  it('row 29: refuses an idempotency key that is not 1 to 255 visible ASCII characters, from the header or the form field', async () => {
+    const { mock, key } = await setup();
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    await expectProblem(await jsonPost(key, { email: 'a@b.example' }, { 'Idempotency-Key': 'x'.repeat(256) }), 400, 'idempotency-key-invalid');
+    await expectProblem(await formPost(key, 'email=a%40b.example&_idempotency_key=has+space'), 400, 'idempotency-key-invalid');
+    expect(await mock.requestsTo('/api/members')).toEqual([]);
+    expect((await jsonPost(key, { email: 'a@b.example' }, { 'Idempotency-Key': 'order-42' })).status).toBe(200);
+  });
+
   it('row 38: answers an upstream 4xx with 502 upstream-rejected and upstreamStatus, never its body unless errorDetail maps it', async () => {
     const { mock, key, feed } = await setup();
     await mock.on('POST', '/api/members', { status: 422, json: { detail: 'Member exists', internal: 'db-row-77' } });

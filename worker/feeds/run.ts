@@ -24,6 +24,7 @@ import type { OutgoingRequest } from '../relay/forward';
 import { evaluateCondition, type ConditionResult } from './condition';
 import {
   buildUpstreamRequest,
+  encodeComponent,
   renderRedirectUrl,
   renderResponseData,
   stringifyValue,
@@ -148,7 +149,11 @@ function feedProblem(err: unknown): AppError {
   if (err.code === 'misconfigured' || err.code === 'connection-not-found') {
     return new AppError('feed-misconfigured', { detail: 'The feed cannot reach its API as configured.', internal: err.internal ?? err.detail });
   }
-  if (err.code === 'token-endpoint-timeout') return new AppError('token-endpoint-error', { detail: 'No access token could be obtained for the feed’s connection.' });
+  // The token endpoint's own words (its error, description, status) stay out of the answer: the
+  // trigger is public. They go to the log as internal detail.
+  if (err.code === 'token-endpoint-timeout' || err.code === 'token-endpoint-error') {
+    return new AppError('token-endpoint-error', { detail: 'No access token could be obtained for the feed’s connection.', internal: err.internal ?? err.detail });
+  }
   if (err.code === 'upstream-bad-status') return new AppError('upstream-error', { detail: 'The API answered with a status that is not a final HTTP status.' });
   // Relay failures carry no caller data; their details describe the relay's own checks.
   return err;
@@ -303,8 +308,10 @@ async function readStart(response: Response, max: number, deadline: number): Pro
   const body = response.body;
   if (body === null) return { text: '', complete: true };
   const declared = response.headers.get('Content-Length');
-  if (declared !== null && /^\d{1,9}$/.test(declared) && Number(declared) <= max) {
-    // A body of a known length that fits: read in one call, raced against the deadline.
+  // Only a body of a known length that fits, as sent: an encoded one (gzip) arrives decoded, and
+  // its `Content-Length` counts the encoded bytes, so it goes through the capped loop below.
+  if (declared !== null && /^\d{1,9}$/.test(declared) && Number(declared) <= max && !response.headers.has('Content-Encoding')) {
+    // Read in one call, raced against the deadline.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
@@ -312,7 +319,8 @@ async function readStart(response: Response, max: number, deadline: number): Pro
     try {
       const bytes = await Promise.race([response.arrayBuffer(), late]);
       if (bytes === 'late') return { text: '', complete: false };
-      return { text: new TextDecoder().decode(bytes), complete: bytes.byteLength <= max };
+      const fits = bytes.byteLength <= max;
+      return { text: new TextDecoder().decode(fits ? bytes : new Uint8Array(bytes, 0, max)), complete: fits };
     } catch {
       return { text: '', complete: false };
     } finally {
@@ -520,10 +528,10 @@ export async function runFeed(options: RunOptions): Promise<RunResult> {
     result.outcome = upstreamOutcome(feed, upstream.status);
     const withResponse = contextOf(input, meta, responseContextOf(upstream));
     if (result.outcome === 'success') {
-      result.data = renderResponseData(feed, withResponse, result.warnings);
+      result.data = answerMapping(() => renderResponseData(feed, withResponse, result.warnings));
       return result;
     }
-    const detail = errorDetailOf(feed, withResponse);
+    const detail = answerMapping(() => errorDetailOf(feed, withResponse));
     const extensions = { upstreamStatus: upstream.status };
     const problem =
       result.outcome === 'client-error'
@@ -533,9 +541,32 @@ export async function runFeed(options: RunOptions): Promise<RunResult> {
     result.status = problem.status;
     return result;
   } catch (err) {
-    if (!(err instanceof AppError)) throw err;
+    if (!(err instanceof AppError)) {
+      // A defect, not bad input: the run still ends in an answer and a log entry.
+      console.error('[feeds] a run failed unexpectedly:', err instanceof Error ? err.name : 'error');
+      failWith(result, new AppError('internal-error', { detail: 'The form could not be processed.', internal: err }));
+      return result;
+    }
     failWith(result, err);
     return result;
+  }
+}
+
+/**
+ * Maps the API's answer for the caller. The request was sent by then: a mapping that fails (a
+ * `number` row that reads text, an `ifMissing: error` row) is the feed's fault, not the caller's,
+ * so it is a 502 `feed-misconfigured` (outcome `server-error`) and never a 400 that invites the
+ * person to send the form again.
+ */
+function answerMapping<T>(map: () => T): T {
+  try {
+    return map();
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw new AppError('feed-misconfigured', {
+      detail: 'The API answered, but the feed’s answer mapping could not be applied to it.',
+      internal: `${err.code}: ${err.detail ?? ''}`,
+    });
   }
 }
 
@@ -619,15 +650,30 @@ export function maskInput(input: unknown, sensitive: ReadonlySet<string>): unkno
 /** Every text value the sensitive fields hold (to mask them wherever a body carries them). */
 function sensitiveValues(input: unknown, sensitive: ReadonlySet<string>): string[] {
   if (input === null || typeof input !== 'object') return [];
-  const values: string[] = [];
+  const values = new Set<string>();
   const add = (value: unknown) => {
-    if (typeof value === 'string' || typeof value === 'number') {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       const text = String(value);
-      if (text !== '') values.push(text);
+      if (text === '') return;
+      // As it was sent, and as a URL or a form body spells it.
+      values.add(text);
+      values.add(encodeComponent(text));
+      values.add(new URLSearchParams([['', text]]).toString().slice(1));
     } else if (Array.isArray(value)) value.forEach(add);
+    else if (value !== null && typeof value === 'object') Object.values(value).forEach(add);
   };
   for (const [name, value] of Object.entries(input)) if (sensitive.has(name)) add(value);
-  return values.sort((a, b) => b.length - a.length);
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The upstream URL as the run log keeps it: the connection's Base URL and the path, query values
+ * left out unless the connection logs full queries (an API key parameter is redacted even then),
+ * and sensitive values masked.
+ */
+function loggedUrl(plan: UpstreamRequestPlan, record: StoredConnection, values: readonly string[]): string {
+  const url = record.baseUrl.replace(/\/+$/, '') + loggedPath(plan.path, plan.query, record);
+  return maskValues(url, values) as string;
 }
 
 /** A value with every occurrence of `values` replaced by `***` (strings inside JSON values too). */
@@ -672,8 +718,12 @@ export function runEntry(facts: RunLogFacts): CallInput {
     attempts: result.attempts,
     answer: facts.answer,
   };
+  const values = submission ? sensitiveValues(submission.input, facts.sensitive) : [];
+  if (plan && facts.record) {
+    const url = loggedUrl(plan, facts.record, values);
+    detail.attempts = result.attempts.map((attempt) => ({ ...attempt, url }));
+  }
   if (feed.log.level === 'values' && submission) {
-    const values = sensitiveValues(submission.input, facts.sensitive);
     detail.input = maskInput(submission.input, facts.sensitive);
     if (plan) {
       const body = shownBody(plan);

@@ -335,9 +335,21 @@ export function encodePairs(name: string, value: unknown, format: QueryArrayForm
   }
 }
 
+/**
+ * `encodeURIComponent` of any string: a lone surrogate (which it refuses with a `URIError`, and a
+ * JSON body can carry as `"\ud800"`) becomes U+FFFD first, as URLSearchParams does.
+ */
+export function encodeComponent(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return encodeURIComponent(value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
+  }
+}
+
 /** Renders a path template: each placeholder percent-encoded as one segment, then the relay path guards. */
 export function renderPath(template: string, context: RenderContext): string {
-  const rendered = renderParts(templateOf(template), documentOf(context), encodeURIComponent, false, false);
+  const rendered = renderParts(templateOf(template), documentOf(context), encodeComponent, false, false);
   if (rendered.missing) throw missingField(rendered.pointer, '/request/path');
   const path = rendered.value as string;
   if (path !== '' && !path.startsWith('/')) throw new AppError('unsafe-path', { detail: 'The rendered path must start with a slash.' });
@@ -533,7 +545,7 @@ export function renderRedirectUrl(template: string, context: RenderContext): str
     const found = resolvePointer(doc, part.tokens);
     const value = found.found ? stringifyValue(found.value) : '';
     if (where === 'path') touched.add(out.slice(head.length).split('/').length - 1);
-    out += encodeURIComponent(value);
+    out += encodeComponent(value);
   }
   const pathEnd = out.slice(head.length).search(/[?#]/);
   const path = pathEnd === -1 ? out.slice(head.length) : out.slice(head.length, head.length + pathEnd);

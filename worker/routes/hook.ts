@@ -39,6 +39,8 @@ import { bearerCredential } from '../http';
 export const HOOK_PATH_PREFIX = '/hook/';
 const TRIGGER_KEY_PREFIX = 'ftk_';
 const TRIGGER_KEY_MAX_LENGTH = 256;
+/** An idempotency key: 1 to 255 visible ASCII characters. */
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const encoder = new TextEncoder();
 
 /** True when the raw request URL's path lies under `/hook/`. */
@@ -175,7 +177,6 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
   }
 
   const listed = listedOrigin(feed, origin);
-  const extra = listed !== null ? corsHeaders(listed) : {};
   const meta: RunMeta = {
     runId: newRunId(),
     feedId: entry.record.id,
@@ -197,7 +198,14 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
     trusted = true;
     submission = await parseSubmission(request, feed);
     meta.contentType = submission.contentType;
-    if (submission.reserved.idempotencyKey !== undefined) meta.idempotencyKey = submission.reserved.idempotencyKey;
+    // The header first, then the form field (FEEDS.md §3.5); at most 255 visible ASCII characters.
+    const idempotencyKey = request.headers.get('Idempotency-Key') ?? submission.reserved.idempotencyKey;
+    if (idempotencyKey !== undefined) {
+      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+        throw new AppError('idempotency-key-invalid', { detail: 'An idempotency key is 1 to 255 visible ASCII characters.' });
+      }
+      meta.idempotencyKey = idempotencyKey;
+    }
     const parsed = submission;
     record = (await readPathFor(env).relayEntry(feed.connection))?.record ?? null;
     result = await runFeed({
@@ -217,6 +225,8 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
   }
 
   const answer = callerAnswer(feed, result, meta, navigation, trusted);
+  // CORS for browser mode only: a server-mode caller (a trigger key) gets none (FEEDS.md §3.3).
+  const extra = listed !== null && trigger === 'browser' ? corsHeaders(listed) : {};
   const response = toResponse(answer, { ...(result.problem?.headers ?? {}), ...extra });
   const logged = runEntry({
     feed,
