@@ -4,7 +4,7 @@
  * opening its details. Both are read again every 5 s while the browser tab is visible.
  */
 import { createAsync, revalidate } from '@solidjs/router';
-import { createEffect, createMemo, createSignal, For, on, Show } from 'solid-js';
+import { createMemo, createSignal, For, Show } from 'solid-js';
 import {
   type Call,
   CALL_KIND_LABELS,
@@ -22,10 +22,10 @@ import * as api from '../api/client';
 import { CALLS_PAGE_SIZE, getCallStats, getCalls } from '../activity-data';
 import { dateTime } from '../format';
 import './activity.css';
-import { BusyButton } from './busy';
 import { CopyButton } from './copy-button';
+import { LoadMore } from './load-more';
 import { LoadingBoundary } from './loading-boundary';
-import { ProblemAlert } from './problem-alert';
+import { usePager } from './pager';
 import { usePolling } from './polling';
 import { RELAY_KEY_PLACEHOLDER } from './usage-panel';
 
@@ -272,45 +272,19 @@ function NoCallsYet(props: { view: ConnectionView }) {
 function CallTable(props: { view: ConnectionView; outcomes: CallOutcome[]; kinds: CallKind[] }) {
   const args = () => [props.view.slug, props.outcomes.join(','), props.kinds.join(',')] as const;
   const first = createAsync(() => getCalls(...args()));
-  const [older, setOlder] = createSignal<Call[]>([]);
-  const [olderCursor, setOlderCursor] = createSignal<string | null | undefined>();
-  const [loadingMore, setLoadingMore] = createSignal(false);
-  const [moreError, setMoreError] = createSignal<unknown>();
-  // Other filters: the older pages loaded for the last ones do not apply.
-  createEffect(
-    on(
-      () => args().join('|'),
-      () => {
-        setOlder([]);
-        setOlderCursor(undefined);
-        setMoreError(undefined);
-      },
-      { defer: true },
-    ),
+  // Other filters start the paging over; the first page read again by polling keeps the older pages.
+  const pager = usePager(
+    () => first.latest,
+    (_, from) => api.listCalls(props.view.slug, { limit: CALLS_PAGE_SIZE, cursor: from, outcomes: props.outcomes, kinds: props.kinds }),
+    () => args().join('|'),
   );
+  /** Newest first; a call already shown (the first page read again by polling) is not repeated. */
   const rows = createMemo(() => {
     const seen = new Set<string>();
-    return [...(first.latest?.calls ?? []), ...older()].filter((c) => !seen.has(c.id) && (seen.add(c.id), true));
+    return pager.pages().flatMap((p) => p.calls).filter((c) => !seen.has(c.id) && (seen.add(c.id), true));
   });
-  const cursor = () => (olderCursor() === undefined ? (first.latest?.cursor ?? null) : olderCursor()!);
+  const cursor = pager.cursor;
   const filtered = () => props.outcomes.length > 0 || props.kinds.length > 0;
-  const loadMore = async () => {
-    const from = cursor();
-    if (!from || loadingMore()) return;
-    const key = args().join('|');
-    setLoadingMore(true);
-    setMoreError(undefined);
-    try {
-      const page = await api.listCalls(props.view.slug, { limit: CALLS_PAGE_SIZE, cursor: from, outcomes: props.outcomes, kinds: props.kinds });
-      if (key !== args().join('|')) return;
-      setOlder((list) => [...list, ...page.calls]);
-      setOlderCursor(page.cursor);
-    } catch (error) {
-      setMoreError(error);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
   return (
     <Show when={first.latest}>
       <Show
@@ -351,14 +325,7 @@ function CallTable(props: { view: ConnectionView; outcomes: CallOutcome[]; kinds
           </table>
         </div>
       </Show>
-      <Show when={cursor()}>
-        <div class="actions list-more">
-          <BusyButton busy={loadingMore()} onClick={() => void loadMore()}>
-            Load more calls
-          </BusyButton>
-        </div>
-      </Show>
-      <Show when={moreError()}>{(error) => <ProblemAlert error={error()} onRetry={() => void loadMore()} />}</Show>
+      <LoadMore pager={pager}>Load more calls</LoadMore>
     </Show>
   );
 }

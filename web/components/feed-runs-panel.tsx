@@ -10,11 +10,10 @@ import { dateTime } from '../format';
 import * as api from '../feeds-api';
 import { getFeedStats, getRun, getRuns } from '../feeds-data';
 import './activity.css';
-import { BusyButton } from './busy';
+import { LoadMore } from './load-more';
 import { LoadingBoundary } from './loading-boundary';
 import { usePager } from './pager';
 import { usePolling } from './polling';
-import { ProblemAlert } from './problem-alert';
 
 const ms = (value: number) => `${Math.round(value).toLocaleString('en')} ms`;
 const label = (outcome: string) => CALL_OUTCOME_LABELS[outcome as CallOutcome] ?? outcome;
@@ -225,14 +224,7 @@ function RunTable(props: { feedId: string; outcome: string }) {
             </table>
           </div>
         </Show>
-        <Show when={pager.cursor()}>
-          <div class="actions list-more">
-            <BusyButton busy={pager.loadingMore()} onClick={() => void pager.loadMore()}>
-              Load more runs
-            </BusyButton>
-          </div>
-        </Show>
-        <Show when={pager.moreError()}>{(error) => <ProblemAlert error={error()} onRetry={() => void pager.loadMore()} />}</Show>
+        <LoadMore pager={pager}>Load more runs</LoadMore>
         </>
       )}
     </Show>

@@ -6,10 +6,9 @@ import { A, createAsync, revalidate } from '@solidjs/router';
 import { For, Show } from 'solid-js';
 import * as api from '../feeds-api';
 import { getFeeds } from '../feeds-data';
-import { BusyButton } from './busy';
+import { LoadMore } from './load-more';
 import { LoadingBoundary } from './loading-boundary';
 import { usePager } from './pager';
-import { ProblemAlert } from './problem-alert';
 import { TimeAgo } from './time-ago';
 
 /** Where "New feed" goes: with the connection chosen when the list is one connection's. */
@@ -17,16 +16,16 @@ export const newFeedHref = (connection?: string) => (connection ? `/feeds/new?co
 
 function FeedRows(props: { connection: string; headingLevel: 2 | 3 }) {
   const first = createAsync(() => getFeeds(props.connection));
-  const { pages, cursor, loadMore, loadingMore, moreError } = usePager(
+  const pager = usePager(
     () => first.latest,
     (_, from) => api.listFeeds({ connection: props.connection || undefined, cursor: from }),
   );
-  const rows = () => pages().flatMap((p) => p.feeds);
+  const rows = () => pager.pages().flatMap((p) => p.feeds);
   const Heading = (p: { children: string }) => (props.headingLevel === 2 ? <h2>{p.children}</h2> : <h3>{p.children}</h3>);
   return (
     <Show when={first.latest}>
       <Show
-        when={rows().length > 0 || cursor()}
+        when={rows().length > 0 || pager.cursor()}
         fallback={
           <div class="card empty">
             <Heading>No feeds yet</Heading>
@@ -76,14 +75,7 @@ function FeedRows(props: { connection: string; headingLevel: 2 | 3 }) {
             </table>
           </div>
         </Show>
-        <Show when={cursor()}>
-          <div class="actions list-more">
-            <BusyButton busy={loadingMore()} onClick={() => void loadMore()}>
-              Load more feeds
-            </BusyButton>
-          </div>
-        </Show>
-        <Show when={moreError()}>{(error) => <ProblemAlert error={error()} onRetry={() => void loadMore()} />}</Show>
+        <LoadMore pager={pager}>Load more feeds</LoadMore>
       </Show>
     </Show>
   );
