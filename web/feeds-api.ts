@@ -80,8 +80,6 @@ export function getRun(id: string, runId: string): Promise<FeedRun> {
 }
 
 /** Counts of the last 24 hours by outcome (`GET /api/feeds/<id>/stats`). */
-export type FeedStats = FeedRunStatsAnswer;
-
-export function getFeedStats(id: string): Promise<FeedStats> {
+export function getFeedStats(id: string): Promise<FeedRunStatsAnswer> {
   return request('GET', `${feedPath(id)}/stats`);
 }

@@ -37,7 +37,7 @@ import {
   visibleFields,
 } from './connection-form-model';
 import { ChoiceField, ConnectionFormContext, type ConnectionFormContextValue, FormField, SectionHeading, TextField } from './form-context';
-import { FormAlert, formSummary, useLeaveGuard, useReload } from './form-summary';
+import { fieldMessages, focusFirstInvalid, FormAlert, formSummary, useLeaveGuard, useReload, withoutEdited } from './form-summary';
 import { notify } from './notices';
 import { RelayPolicyFields } from './relay-policy-fields';
 
@@ -126,8 +126,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
     if (!(err instanceof ApiProblemError) || err.status === 412) return {};
     const errors: Record<string, string[]> = { ...err.errors };
     if (err.status === 409 && !errors.slug) errors.slug = [err.detail || err.title];
-    const stale = [...cleared()];
-    return Object.fromEntries(Object.entries(errors).filter(([p]) => !stale.some((c) => p === c || p.startsWith(`${c}.`))));
+    return withoutEdited(errors, cleared(), '.');
   });
   const placedServerErrors = createMemo(() => placeErrors(serverErrors(), visible(), state()));
 
@@ -145,18 +144,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
   );
 
   /** Messages shown at a field: the client's once it was left or the form submitted, and the server's. */
-  const errorsAt = (path: string): string[] => {
-    const client = submitted() || touched().has(path) ? (clientErrors()[path] ?? []).slice(0, 1) : [];
-    const server = placedServerErrors().byField[path] ?? [];
-    return [...new Set([...client, ...server])];
-  };
-
-  const focusFirstInvalid = (): boolean => {
-    // Advanced opens by itself when a field in it is invalid, before this runs.
-    const invalid = form?.querySelector<HTMLElement>('[aria-invalid="true"]');
-    invalid?.focus();
-    return !!invalid;
-  };
+  const errorsAt = (path: string): string[] => fieldMessages(clientErrors()[path], placedServerErrors().byField[path], submitted() || touched().has(path));
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -166,7 +154,8 @@ export function ConnectionForm(props: ConnectionFormProps) {
     const result = v.safeParse(schema(), input());
     if (!result.success || Object.keys(clientIssues().byField).length > 0) {
       saving.clear();
-      if (!focusFirstInvalid()) alert?.focus();
+      // Advanced opens by itself when a field in it is invalid, before this runs.
+      if (!focusFirstInvalid(form)) alert?.focus();
       return;
     }
     try {
@@ -181,7 +170,7 @@ export function ConnectionForm(props: ConnectionFormProps) {
   // The server's verdict arrives with the submission: take the keyboard to what it names.
   createEffect(
     on(problem, (err) => {
-      if (err && !focusFirstInvalid()) alert?.focus();
+      if (err && !focusFirstInvalid(form)) alert?.focus();
     }),
   );
 

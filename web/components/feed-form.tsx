@@ -48,7 +48,7 @@ import {
   type RowDraft,
 } from './feed-form-model';
 import { FeedPreview } from './feed-preview';
-import { FormAlert, formSummary, useLeaveGuard, useReload } from './form-summary';
+import { fieldMessages, focusFirstInvalid, FormAlert, formSummary, useLeaveGuard, useReload, withoutEdited } from './form-summary';
 import { notify } from './notices';
 
 /** Asked before leaving the editor with changes that were not saved. */
@@ -240,9 +240,7 @@ export function FeedForm(props: FeedFormProps) {
   const serverPlaced = createMemo(() => {
     const err = problem();
     if (!(err instanceof ApiProblemError) || err.status === 412) return { byPointer: {} as Record<string, string[]>, other: [] as string[] };
-    const stale = [...cleared()];
-    const errors = Object.fromEntries(Object.entries(err.errors).filter(([p]) => !stale.some((c) => p === c || p.startsWith(`${c}/`))));
-    return placeErrors(errors, shown());
+    return placeErrors(withoutEdited(err.errors, cleared(), '/'), shown());
   });
 
   const summary = createMemo(() =>
@@ -257,15 +255,8 @@ export function FeedForm(props: FeedFormProps) {
     }),
   );
 
-  const errorsAt = (pointer: string): string[] => {
-    const client = submitted() || touched().has(pointer) ? (clientPlaced().byPointer[pointer] ?? []).slice(0, 1) : [];
-    return [...new Set([...client, ...(serverPlaced().byPointer[pointer] ?? [])])];
-  };
-  const focusFirstInvalid = (): boolean => {
-    const invalid = form?.querySelector<HTMLElement>('[aria-invalid="true"]');
-    invalid?.focus();
-    return !!invalid;
-  };
+  const errorsAt = (pointer: string): string[] =>
+    fieldMessages(clientPlaced().byPointer[pointer], serverPlaced().byPointer[pointer], submitted() || touched().has(pointer));
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -276,7 +267,7 @@ export function FeedForm(props: FeedFormProps) {
     if (!result.success) {
       saving.clear();
       queueMicrotask(() => {
-        if (!focusFirstInvalid()) alert?.focus();
+        if (!focusFirstInvalid(form)) alert?.focus();
       });
       return;
     }
@@ -291,7 +282,7 @@ export function FeedForm(props: FeedFormProps) {
   };
   createEffect(
     on(problem, (err) => {
-      if (err) queueMicrotask(() => !focusFirstInvalid() && alert?.focus());
+      if (err) queueMicrotask(() => !focusFirstInvalid(form) && alert?.focus());
     }),
   );
 

@@ -1,7 +1,7 @@
 /**
  * What the editing forms (connection, feed) share around their fields: the alert that sums up a
- * save (someone saved meanwhile, the server's problem, or the fields that need attention), and the
- * question before leaving with changes that were not saved.
+ * save (someone saved meanwhile, the server's problem, or the fields that need attention), the
+ * messages a field shows, and the question before leaving with changes that were not saved.
  */
 import { useBeforeLeave } from '@solidjs/router';
 import { createSignal, For, onCleanup, Show } from 'solid-js';
@@ -109,4 +109,22 @@ export function useReload(read: () => Promise<unknown> | undefined, done: () => 
     done();
   };
   return { reloading, reload };
+}
+
+/** A field's messages: the client's first once the field was left or the form submitted (`showClient`), then the server's, each once. */
+export function fieldMessages(client: readonly string[] | undefined, server: readonly string[] | undefined, showClient: boolean): string[] {
+  return [...new Set([...(showClient ? (client ?? []).slice(0, 1) : []), ...(server ?? [])])];
+}
+
+/** The server's errors without those at a field edited since the save (or inside it: `separator` joins a path's parts). */
+export function withoutEdited(errors: Record<string, string[]>, edited: ReadonlySet<string>, separator: '.' | '/'): Record<string, string[]> {
+  const stale = [...edited];
+  return Object.fromEntries(Object.entries(errors).filter(([p]) => !stale.some((c) => p === c || p.startsWith(`${c}${separator}`))));
+}
+
+/** Focuses the first control of `form` marked invalid; false when there is none. */
+export function focusFirstInvalid(form: HTMLElement | undefined): boolean {
+  const invalid = form?.querySelector<HTMLElement>('[aria-invalid="true"]');
+  invalid?.focus();
+  return !!invalid;
 }
