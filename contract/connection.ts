@@ -21,23 +21,15 @@ export const RELAY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 export const FORBIDDEN_TOKEN_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope'] as const;
 /** An HTTP field name (RFC 9110 §5.1: a `token`). */
 export const HTTP_TOKEN_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** `Host`, framing and hop-by-hop headers (RFC 9110 §7.6.1): the runtime sets or drops them, so no stored setting may. */
+export const FRAMING_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade'] as const;
+
 /**
  * Header names an API key may not be sent in: framing and hop-by-hop headers, `Host`, and
  * `Cookie` (the runtime or the relay sets or drops them). `Authorization` is allowed: some APIs
  * want `Authorization: ApiKey …`.
  */
-export const FORBIDDEN_CREDENTIAL_HEADERS = [
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'cookie',
-] as const;
+export const FORBIDDEN_CREDENTIAL_HEADERS = [...FRAMING_HEADERS, 'expect', 'cookie'] as const;
 /** A header value an API key may take: visible ASCII and inner spaces or tabs, no line breaks. */
 const HEADER_VALUE_PATTERN = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
 

@@ -8,7 +8,7 @@
  * `worker/feeds/save-checks.ts`.
  */
 import * as v from 'valibot';
-import { HTTP_TOKEN_PATTERN, NAME_MAX_LENGTH, SECRET_MAX_LENGTH, SLUG_PATTERN, isLoopbackHost } from './connection';
+import { FRAMING_HEADERS, HTTP_TOKEN_PATTERN, NAME_MAX_LENGTH, SECRET_MAX_LENGTH, SLUG_PATTERN, isLoopbackHost } from './connection';
 import { parseTargetTemplate, parseTemplate, placeholdersOf, type TargetToken, type TemplatePart } from './feed-template';
 import { APPEND_TOKEN, formatPointer, isArrayIndex, parsePointer, pointerProblem, tokensProblem } from './pointer';
 
@@ -62,14 +62,7 @@ export const MAX_ORIGINS = 50;
 export const FORBIDDEN_FEED_HEADERS = [
   'authorization',
   'cookie',
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'upgrade',
+  ...FRAMING_HEADERS,
   'proxy-authorization',
   'proxy-authenticate',
   'proxy-connection',

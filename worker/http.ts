@@ -109,3 +109,43 @@ export function apiBodyLimit(maxBytes: number): MiddlewareHandler {
     return next();
   };
 }
+
+/** The first `length` bytes of `chunks` (read in order) as one array. */
+export function firstBytes(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= length) break;
+    const part = chunk.subarray(0, Math.min(chunk.byteLength, length - at));
+    bytes.set(part, at);
+    at += part.byteLength;
+  }
+  return bytes;
+}
+
+/** What keeps a promise running after the answer (`ctx.waitUntil`). */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/**
+ * `ctx.waitUntil` that never throws: a context that cannot take the promise leaves it to run on
+ * its own. `undefined` without a context.
+ */
+export function waitUntilOf(ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): WaitUntil | undefined {
+  if (!ctx) return undefined;
+  return (promise) => {
+    try {
+      ctx.waitUntil(promise);
+    } catch {
+      // No usable execution context: let the promise run on its own.
+    }
+  };
+}
+
+/** A Hono request's execution context; `undefined` where there is none (`app.request()` in tests). */
+export function executionContextOf(c: Context): Pick<ExecutionContext, 'waitUntil'> | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}

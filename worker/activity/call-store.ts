@@ -234,6 +234,19 @@ export class CallStore {
   list(filters: CallFilters, retainDays = LOG_RETAIN_DAYS_DEFAULT): CallListAnswer {
     const where: string[] = ['at >= ?'];
     const params: (string | number)[] = [Math.max(filters.since ?? 0, this.now() - retainDays * 86_400_000)];
+    if (filters.kinds.length > 0) {
+      where.push(`kind IN (${filters.kinds.map(() => '?').join(', ')})`);
+      params.push(...filters.kinds);
+    }
+    const { entries, cursor } = this.newestFirst(where, params, filters);
+    return { calls: entries, cursor };
+  }
+
+  /**
+   * One page of entries newest first: `where` and `params`, then the cursor (`seq` below
+   * `before`) and the outcomes of `filters`; one row more than the page tells whether one follows.
+   */
+  private newestFirst(where: string[], params: (string | number)[], filters: RunFilters): { entries: Call[]; cursor: string | null } {
     if (filters.before !== undefined) {
       where.push('seq < ?');
       params.push(filters.before);
@@ -242,16 +255,11 @@ export class CallStore {
       where.push(`outcome IN (${filters.outcomes.map(() => '?').join(', ')})`);
       params.push(...filters.outcomes);
     }
-    if (filters.kinds.length > 0) {
-      where.push(`kind IN (${filters.kinds.map(() => '?').join(', ')})`);
-      params.push(...filters.kinds);
-    }
     const rows = this.sql
       .exec<{ seq: number; entry: string }>(`SELECT seq, entry FROM call_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, ...params, filters.limit + 1)
       .toArray();
     const page = rows.slice(0, filters.limit);
-    const more = rows.length > filters.limit;
-    return { calls: page.map((r) => JSON.parse(r.entry) as Call), cursor: more ? String(page[page.length - 1]!.seq) : null };
+    return { entries: page.map((r) => JSON.parse(r.entry) as Call), cursor: rows.length > filters.limit ? String(page[page.length - 1]!.seq) : null };
   }
 
   /** One call by id, or null (also once it is past the retention). */
@@ -264,21 +272,8 @@ export class CallStore {
 
   /** A feed's runs newest first (entries of kind `feed-run` with this `feedId`), without their detail. */
   listRuns(feedId: string, filters: RunFilters, retainDays = LOG_RETAIN_DAYS_DEFAULT): { runs: Call[]; cursor: string | null } {
-    const where = ['feed_id = ?', "kind = 'feed-run'", 'at >= ?'];
-    const params: (string | number)[] = [feedId, this.now() - retainDays * 86_400_000];
-    if (filters.before !== undefined) {
-      where.push('seq < ?');
-      params.push(filters.before);
-    }
-    if (filters.outcomes.length > 0) {
-      where.push(`outcome IN (${filters.outcomes.map(() => '?').join(', ')})`);
-      params.push(...filters.outcomes);
-    }
-    const rows = this.sql
-      .exec<{ seq: number; entry: string }>(`SELECT seq, entry FROM call_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, ...params, filters.limit + 1)
-      .toArray();
-    const page = rows.slice(0, filters.limit);
-    return { runs: page.map((r) => JSON.parse(r.entry) as Call), cursor: rows.length > filters.limit ? String(page[page.length - 1]!.seq) : null };
+    const { entries, cursor } = this.newestFirst(['feed_id = ?', "kind = 'feed-run'", 'at >= ?'], [feedId, this.now() - retainDays * 86_400_000], filters);
+    return { runs: entries, cursor };
   }
 
   /** One run of a feed with its detail, or null. */

@@ -30,8 +30,8 @@ let timerRunning = false;
 /** Batches sent by this isolate, and entries in them (the bench reads these). */
 export const recorderCounters = { batches: 0, entries: 0, dropped: 0 };
 
-/** What keeps a promise running after the answer. */
-export type WaitUntil = (promise: Promise<unknown>) => void;
+import type { WaitUntil } from '../http';
+export type { WaitUntil };
 
 /** Buffers one call of `slug`; sends it with the next batch (see the module header). */
 export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: string, entry: CallInput): void {

@@ -128,6 +128,16 @@ const HOME_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS feed_key (id TEXT PRIMARY KEY, feed_id TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, created_at TEXT NOT NULL)',
 ];
 
+/** The 400 of a key past its owner's limit (relay keys per connection, trigger keys per feed). */
+function tooManyKeys(max: number, kind: 'relay' | 'trigger', owner: 'connection' | 'feed'): HomeResult<never> {
+  return {
+    ok: false,
+    code: 'validation-failed',
+    detail: `A ${owner} has at most ${max} ${kind} keys; revoke one first.`,
+    extensions: { errors: { name: [`At most ${max} keys per ${owner}`] } },
+  };
+}
+
 function feedNotFound(): HomeResult<never> {
   return { ok: false, code: 'feed-not-found', detail: 'There is no feed with this id.' };
 }
@@ -333,14 +343,7 @@ export class ConnectionHome extends DurableObject<Env> {
     // Decided now: the count and the insert with nothing awaited between them.
     if (!this.readRecord()) return notFound(slug);
     const count = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM relay_key').one().n;
-    if (count >= MAX_KEYS_PER_CONNECTION) {
-      return {
-        ok: false,
-        code: 'validation-failed',
-        detail: `A connection has at most ${MAX_KEYS_PER_CONNECTION} relay keys; revoke one first.`,
-        extensions: { errors: { name: [`At most ${MAX_KEYS_PER_CONNECTION} keys per connection`] } },
-      };
-    }
+    if (count >= MAX_KEYS_PER_CONNECTION) return tooManyKeys(MAX_KEYS_PER_CONNECTION, 'relay', 'connection');
     const record: RelayKeyRecord = { id: newKeyId(this.clock), name, hash, createdAt: new Date(this.clock()).toISOString() };
     this.sql.exec('INSERT INTO relay_key (id, name, hash, created_at) VALUES (?, ?, ?, ?)', record.id, record.name, record.hash, record.createdAt);
     await this.mirror(slug);
@@ -551,14 +554,7 @@ export class ConnectionHome extends DurableObject<Env> {
     // Decided now: the count and the insert with nothing awaited between them.
     if (!this.readFeed(feedId)) return feedNotFound();
     const count = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM feed_key WHERE feed_id = ?', feedId).one().n;
-    if (count >= MAX_TRIGGER_KEYS_PER_FEED) {
-      return {
-        ok: false,
-        code: 'validation-failed',
-        detail: `A feed has at most ${MAX_TRIGGER_KEYS_PER_FEED} trigger keys; revoke one first.`,
-        extensions: { errors: { name: [`At most ${MAX_TRIGGER_KEYS_PER_FEED} keys per feed`] } },
-      };
-    }
+    if (count >= MAX_TRIGGER_KEYS_PER_FEED) return tooManyKeys(MAX_TRIGGER_KEYS_PER_FEED, 'trigger', 'feed');
     const record: TriggerKeyRecord = { id: newKeyId(this.clock), name, hash, createdAt: new Date(this.clock()).toISOString() };
     this.sql.exec('INSERT INTO feed_key (id, feed_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)', record.id, feedId, record.name, record.hash, record.createdAt);
     await this.mirrorFeed(feedId, []);

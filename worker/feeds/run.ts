@@ -21,6 +21,7 @@ import { AppError, PROBLEMS, type ProblemCode } from '../errors';
 import { TokenDoor } from '../oauth/token-door';
 import { sendUpstream, type RelayTrace } from '../relay/relay';
 import type { OutgoingRequest } from '../relay/forward';
+import { firstBytes } from '../http';
 import { evaluateCondition, type ConditionResult } from './condition';
 import {
   buildUpstreamRequest,
@@ -352,14 +353,7 @@ async function readStart(response: Response, max: number, deadline: number): Pro
     if (timer !== undefined) clearTimeout(timer);
   }
   if (!complete) await reader.cancel().catch(() => undefined);
-  const bytes = new Uint8Array(Math.min(size, max));
-  let at = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, Math.min(chunk.byteLength, bytes.byteLength - at));
-    bytes.set(part, at);
-    at += part.byteLength;
-    if (at >= bytes.byteLength) break;
-  }
+  const bytes = firstBytes(chunks, Math.min(size, max));
   return { text: new TextDecoder().decode(bytes), complete: complete && size <= max };
 }
 

@@ -14,14 +14,14 @@ import {
   type TestRequestAnswer,
 } from '../../contract/activity';
 import { relayCallEntry } from '../activity/call-entry';
-import type { CallFilters } from '../activity/call-store';
+import type { CallFilters, RunFilters } from '../activity/call-store';
 import type { AppEnv } from '../app-env';
 import { allowLoopback } from '../app-env';
 import { homeOf, unwrap } from '../connections/home';
 import { openSecret } from '../connections/records';
 import { Sealer } from '../connections/seal';
 import { AppError, PROBLEMS } from '../errors';
-import { readJson, validate } from '../http';
+import { firstBytes, readJson, validate } from '../http';
 import { TokenDoor } from '../oauth/token-door';
 import { sendUpstream, type RelayTrace } from '../relay/relay';
 import { checkSlugParam, requireConnection } from './connections';
@@ -33,34 +33,41 @@ const TEST_BODY_MAX_BYTES = 64 * 1024;
 
 const upstreamFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
 
-function badQuery(errors: Record<string, string[]>): AppError {
+export function badQuery(errors: Record<string, string[]>): AppError {
   return new AppError('bad-request', { detail: 'The query parameters are not valid.', extensions: { errors } });
+}
+
+/**
+ * The paging filters of a call-log listing (`limit`, `cursor`, `outcome`), checked; a problem
+ * goes into `errors` under the parameter's name.
+ */
+export function pageFilters(
+  query: (name: string) => string | undefined,
+  queries: (name: string) => string[] | undefined,
+  limits: { default: number; max: number },
+  errors: Record<string, string[]>,
+): RunFilters {
+  const rawLimit = query('limit');
+  const limit = rawLimit === undefined ? limits.default : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+  if (!(limit >= 1 && limit <= limits.max)) errors.limit = [`Use a whole number from 1 to ${limits.max}`];
+  const cursor = query('cursor');
+  if (cursor !== undefined && cursor !== '' && !/^\d{1,15}$/.test(cursor)) errors.cursor = ['Not a cursor of this listing'];
+  const outcomes = (queries('outcome') ?? []).flatMap((o) => o.split(',')).filter(Boolean);
+  if (outcomes.some((o) => !(CALL_OUTCOMES as readonly string[]).includes(o))) errors.outcome = [`One of ${CALL_OUTCOMES.join(', ')}`];
+  return { limit, before: cursor ? Number(cursor) : undefined, outcomes: outcomes as CallOutcome[] };
 }
 
 /** The listing's filters from the query string, checked. */
 function callFilters(query: (name: string) => string | undefined, queries: (name: string) => string[] | undefined): CallFilters {
   const errors: Record<string, string[]> = {};
-  const rawLimit = query('limit');
-  const limit = rawLimit === undefined ? CALLS_DEFAULT_LIMIT : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
-  if (!(limit >= 1 && limit <= CALLS_MAX_LIMIT)) errors.limit = [`Use a whole number from 1 to ${CALLS_MAX_LIMIT}`];
-  const cursor = query('cursor');
-  if (cursor !== undefined && cursor !== '' && !/^\d{1,15}$/.test(cursor)) errors.cursor = ['Not a cursor of this listing'];
-  const outcomes = (queries('outcome') ?? []).flatMap((o) => o.split(',')).filter(Boolean);
-  const badOutcome = outcomes.find((o) => !(CALL_OUTCOMES as readonly string[]).includes(o));
-  if (badOutcome !== undefined) errors.outcome = [`One of ${CALL_OUTCOMES.join(', ')}`];
+  const page = pageFilters(query, queries, { default: CALLS_DEFAULT_LIMIT, max: CALLS_MAX_LIMIT }, errors);
   const kinds = (queries('kind') ?? []).flatMap((k) => k.split(',')).filter(Boolean);
   if (kinds.some((k) => !(CALL_KINDS as readonly string[]).includes(k))) errors.kind = [`One of ${CALL_KINDS.join(', ')}`];
   const rawSince = query('since');
   const since = rawSince === undefined ? undefined : Date.parse(rawSince);
   if (rawSince !== undefined && (!/^\d{4}-\d\d-\d\dT/.test(rawSince) || Number.isNaN(since))) errors.since = ['An ISO 8601 time, e.g. 2026-12-01T10:00:00Z'];
   if (Object.keys(errors).length > 0) throw badQuery(errors);
-  return {
-    limit,
-    before: cursor ? Number(cursor) : undefined,
-    outcomes: outcomes as CallOutcome[],
-    kinds,
-    since,
-  };
+  return { ...page, kinds, since };
 }
 
 /** The first `max` bytes of a body as text, and whether there was more. */
@@ -81,14 +88,7 @@ async function readStart(body: ReadableStream<Uint8Array> | null, max: number): 
     truncated = size > max || !done;
     await reader.cancel().catch(() => undefined);
   }
-  const bytes = new Uint8Array(Math.min(size, max));
-  let at = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, Math.min(chunk.byteLength, bytes.byteLength - at));
-    bytes.set(part, at);
-    at += part.byteLength;
-    if (at >= bytes.byteLength) break;
-  }
+  const bytes = firstBytes(chunks, Math.min(size, max));
   return { text: new TextDecoder().decode(bytes), truncated };
 }
 

@@ -4,7 +4,6 @@
  * finds that home through the `feedconn:<id>` index.
  */
 import { Hono } from 'hono';
-import { CALL_OUTCOMES, type CallOutcome } from '../../contract/activity';
 import { RelayKeyInputSchema, SLUG_PATTERN } from '../../contract/connection';
 import { feedView, validateFeedInput } from '../../contract/feed';
 import {
@@ -25,28 +24,19 @@ import { feedForView, type StoredFeed } from '../feeds/records';
 import { validateFeedForSave } from '../feeds/save-checks';
 import { feedSnippets } from '../feeds/snippets';
 import { readJson, validate } from '../http';
+import { badQuery, pageFilters } from './activity';
 import { parseIfMatch } from './connections';
 
 const RUNS_DEFAULT_LIMIT = 50;
 const RUNS_MAX_LIMIT = 200;
 const RUN_ID_PATTERN = /^run_[A-Za-z0-9_-]{1,40}$/;
 
-function badQuery(errors: Record<string, string[]>): AppError {
-  return new AppError('bad-request', { detail: 'The query parameters are not valid.', extensions: { errors } });
-}
-
 /** The runs listing's filters from the query string, checked. */
 function runFilters(query: (name: string) => string | undefined, queries: (name: string) => string[] | undefined) {
   const errors: Record<string, string[]> = {};
-  const rawLimit = query('limit');
-  const limit = rawLimit === undefined ? RUNS_DEFAULT_LIMIT : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
-  if (!(limit >= 1 && limit <= RUNS_MAX_LIMIT)) errors.limit = [`Use a whole number from 1 to ${RUNS_MAX_LIMIT}`];
-  const cursor = query('cursor');
-  if (cursor !== undefined && cursor !== '' && !/^\d{1,15}$/.test(cursor)) errors.cursor = ['Not a cursor of this listing'];
-  const outcomes = (queries('outcome') ?? []).flatMap((o) => o.split(',')).filter(Boolean);
-  if (outcomes.some((o) => !(CALL_OUTCOMES as readonly string[]).includes(o))) errors.outcome = [`One of ${CALL_OUTCOMES.join(', ')}`];
+  const filters = pageFilters(query, queries, { default: RUNS_DEFAULT_LIMIT, max: RUNS_MAX_LIMIT }, errors);
   if (Object.keys(errors).length > 0) throw badQuery(errors);
-  return { limit, before: cursor ? Number(cursor) : undefined, outcomes: outcomes as CallOutcome[] };
+  return filters;
 }
 
 /** At most one of `input`, `raw` and `fromRun`. */

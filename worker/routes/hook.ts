@@ -34,7 +34,7 @@ import {
   type RunMeta,
   type RunResult,
 } from '../feeds/run';
-import { bearerCredential } from '../http';
+import { bearerCredential, executionContextOf, waitUntilOf } from '../http';
 
 export const HOOK_PATH_PREFIX = '/hook/';
 const TRIGGER_KEY_PREFIX = 'ftk_';
@@ -247,28 +247,11 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
 
 /** The trigger as the Worker's `fetch` calls it: every answer `no-store`, every failure a problem. */
 export async function hookFetch(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): Promise<Response> {
-  const waitUntil: WaitUntil | undefined = ctx
-    ? (promise) => {
-        try {
-          ctx.waitUntil(promise);
-        } catch {
-          // No usable execution context: let the promise run on its own.
-        }
-      }
-    : undefined;
   try {
-    return await answerHook(request, env, waitUntil);
+    return await answerHook(request, env, waitUntilOf(ctx));
   } catch (err) {
     return toProblem(err, request);
   }
 }
 
-export const hookRoutes = new Hono<AppEnv>().all('*', (c) => {
-  let ctx: Pick<ExecutionContext, 'waitUntil'> | undefined;
-  try {
-    ctx = c.executionCtx;
-  } catch {
-    // No execution context (e.g. `app.request()` in tests).
-  }
-  return hookFetch(c.req.raw, c.env, ctx);
-});
+export const hookRoutes = new Hono<AppEnv>().all('*', (c) => hookFetch(c.req.raw, c.env, executionContextOf(c)));

@@ -17,6 +17,7 @@ import { RELAY_PATH_PREFIX } from '../relay/path';
 import { relay, type RelayTrace } from '../relay/relay';
 import { relayCallEntry } from '../activity/call-entry';
 import { recordCall } from '../activity/recorder';
+import { executionContextOf, waitUntilOf } from '../http';
 
 /** The upstream `fetch`: a wrapper, as workerd refuses a `fetch` called with another `this`. */
 const upstreamFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init);
@@ -42,16 +43,13 @@ export function touchKey(env: Env, slug: string, id: string): Promise<void> | un
   return Promise.resolve(homeOf(env, slug).touchKeys(slug, [{ id, at: new Date(now).toISOString() }]));
 }
 
+/** Without an execution context, a promise runs on its own. */
+const noWaitUntil = () => undefined;
+
 /** Answers one relay request; throws the relay's own failures (`AppError`s). Every call of a connection that exists is logged. */
 async function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'waitUntil'> | undefined): Promise<Response> {
   const readPath = readPathFor(env);
-  const waitUntil = (promise: Promise<unknown>) => {
-    try {
-      if (ctx) return ctx.waitUntil(promise);
-    } catch {
-      // No usable execution context: let the promise run on its own.
-    }
-  };
+  const keepAlive = waitUntilOf(ctx);
   const trace: RelayTrace = {};
   const startedAt = Date.now();
   let response: Response | null = null;
@@ -64,7 +62,7 @@ async function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'w
       allowLoopback: allowLoopback(env),
       tokenProvider: () => new TokenDoor(env),
       fetch: upstreamFetch,
-      waitUntil,
+      waitUntil: keepAlive ?? noWaitUntil,
       trace,
     });
     return response;
@@ -86,7 +84,7 @@ async function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'w
         error,
         upstream: trace.upstream,
       });
-      recordCall(env, ctx ? waitUntil : undefined, record.slug, entry);
+      recordCall(env, keepAlive, record.slug, entry);
     }
   }
 }
@@ -115,12 +113,4 @@ export async function relayFetch(request: Request, env: Env, ctx: ExecutionConte
   return request.method === 'HEAD' && response.body !== null ? new Response(null, response) : response;
 }
 
-export const relayRoutes = new Hono<AppEnv>().all('*', (c) => {
-  let ctx: Pick<ExecutionContext, 'waitUntil'> | undefined;
-  try {
-    ctx = c.executionCtx;
-  } catch {
-    // No execution context (e.g. `app.request()` in tests).
-  }
-  return answer(c.req.raw, c.env, ctx);
-});
+export const relayRoutes = new Hono<AppEnv>().all('*', (c) => answer(c.req.raw, c.env, executionContextOf(c)));
