@@ -2,9 +2,9 @@
  * The feed editor's building blocks: its context (the draft, and the messages at each pointer),
  * fields bound to the draft, and an editor of rows (add, remove, keyboard kept in the list).
  */
-import { createContext, createSignal, For, Index, type JSX, Show, useContext } from 'solid-js';
+import { createContext, createSignal, Index, type JSX, Show, useContext } from 'solid-js';
 import { controlId, type FeedDraft, type PathContext } from './feed-form-model';
-import { Field, type FieldControlProps } from './field';
+import { ChoiceOptions, Field, type FieldControlProps, GroupErrors } from './field';
 
 type ListKey = { [K in keyof FeedDraft]: FeedDraft[K] extends readonly unknown[] ? K : never }[keyof FeedDraft];
 type ItemOf<K extends ListKey> = FeedDraft[K][number];
@@ -144,7 +144,7 @@ export function DraftCheck(props: { name: BoolKey; pointer: string; label: strin
   );
 }
 
-/** A select of a closed set; each option says itself whether it is selected (see `ChoiceField`). */
+/** A select of a closed set; each option says itself whether it is selected (see `ChoiceOptions`). */
 export function Choice<T extends string>(props: {
   pointer: string;
   label: string;
@@ -166,27 +166,10 @@ export function Choice<T extends string>(props: {
             form.edited(props.pointer);
           }}
         >
-          <For each={props.options}>
-            {(option) => (
-              <option value={option} selected={option === props.value}>
-                {props.labels[option]}
-              </option>
-            )}
-          </For>
+          <ChoiceOptions options={props.options} labels={props.labels} value={props.value} />
         </select>
       )}
     </PField>
-  );
-}
-
-/** Messages under a group of controls. */
-export function GroupErrors(props: { id: string; errors: readonly string[] }) {
-  return (
-    <Show when={props.errors.length}>
-      <div class="field-error" id={props.id}>
-        <For each={props.errors}>{(m) => <p>{m}</p>}</For>
-      </div>
-    </Show>
   );
 }
 

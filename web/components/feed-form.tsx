@@ -33,7 +33,8 @@ import { getConnections } from '../data';
 import { deleteFeed, getFeed, saveFeed } from '../feeds-data';
 import { useSession } from '../session';
 import { BusyButton } from './busy';
-import { Choice, createDraft, DraftCheck, DraftText, FeedFormContext, type FeedFormContextValue, GroupErrors, PField, Rows, RowText, useFeedForm } from './feed-fields';
+import { Choice, createDraft, DraftCheck, DraftText, FeedFormContext, type FeedFormContextValue, PField, Rows, RowText, useFeedForm } from './feed-fields';
+import { GroupErrors } from './field';
 import {
   buildInput,
   controlId,

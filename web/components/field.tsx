@@ -41,11 +41,35 @@ export function Field(props: FieldProps) {
           {props.help as JSX.Element}
         </p>
       </Show>
-      <Show when={hasErrors()}>
-        <div class="field-error" id={`${props.id}-error`}>
-          <For each={props.errors}>{(message) => <p>{message}</p>}</For>
-        </div>
-      </Show>
+      <GroupErrors id={`${props.id}-error`} errors={props.errors ?? []} />
     </div>
+  );
+}
+
+/** Messages under a field, or under a group of controls (a fieldset has no single `Field`). */
+export function GroupErrors(props: { id: string; errors: readonly string[] }) {
+  return (
+    <Show when={props.errors.length}>
+      <div class="field-error" id={props.id}>
+        <For each={props.errors}>{(m) => <p>{m}</p>}</For>
+      </div>
+    </Show>
+  );
+}
+
+/**
+ * The options of a select of a closed set. Each option says itself whether it is selected: a
+ * select's `value` set before its options are in the document selects nothing, and the browser
+ * then shows the first option whatever the state holds.
+ */
+export function ChoiceOptions<T extends string>(props: { options: readonly T[]; labels: Record<T, string>; value: T }) {
+  return (
+    <For each={props.options}>
+      {(option) => (
+        <option value={option} selected={option === props.value}>
+          {props.labels[option]}
+        </option>
+      )}
+    </For>
   );
 }

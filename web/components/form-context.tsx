@@ -2,10 +2,10 @@
  * What the connection form's sections share: its state, where each field's messages are, and the
  * text and secret fields built on them. The form provides it; one component per section reads it.
  */
-import { createContext, For, type JSX, Show, useContext } from 'solid-js';
+import { createContext, type JSX, useContext } from 'solid-js';
 import type { AuthMethod, ConnectionView } from '../../contract/connection';
 import { type FormState, fieldId } from './connection-form-model';
-import { Field, type FieldControlProps } from './field';
+import { ChoiceOptions, Field, type FieldControlProps } from './field';
 import { SecretInput } from './secret-input';
 
 export const STORED_SECRET_PLACEHOLDER = 'stored — enter a new value to replace';
@@ -114,17 +114,6 @@ export function SectionHeading(props: { id: string; children: string }) {
   return form.editing() ? <h3 id={props.id}>{props.children}</h3> : <h2 id={props.id}>{props.children}</h2>;
 }
 
-/** Messages under a fieldset (a group of controls has no single `Field`). */
-export function GroupErrors(props: { id: string; errors: readonly string[] }) {
-  return (
-    <Show when={props.errors.length}>
-      <div class="field-error" id={props.id}>
-        <For each={props.errors}>{(m) => <p>{m}</p>}</For>
-      </div>
-    </Show>
-  );
-}
-
 export interface ChoiceFieldProps<T extends string> {
   path: string;
   label: string;
@@ -135,23 +124,13 @@ export interface ChoiceFieldProps<T extends string> {
   onChange: (value: T) => void;
 }
 
-/**
- * A select of a closed set. Each option says itself whether it is selected: a select's `value`
- * set before its options are in the document selects nothing, and the browser then shows the
- * first option whatever the state holds.
- */
+/** A select of a closed set (see `ChoiceOptions`). */
 export function ChoiceField<T extends string>(props: ChoiceFieldProps<T>) {
   return (
     <FormField path={props.path} label={props.label} help={props.help}>
       {(c) => (
         <select {...c} onChange={(e) => props.onChange(e.currentTarget.value as T)}>
-          <For each={props.options}>
-            {(option) => (
-              <option value={option} selected={option === props.value}>
-                {props.labels[option]}
-              </option>
-            )}
-          </For>
+          <ChoiceOptions options={props.options} labels={props.labels} value={props.value} />
         </select>
       )}
     </FormField>

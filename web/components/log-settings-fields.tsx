@@ -1,7 +1,8 @@
 /** The call log section: how long calls are kept, and whether query values are logged. */
 import { LOG_RETAIN_DAYS_DEFAULT, LOG_RETAIN_DAYS_MAX } from '../../contract/activity';
 import { fieldId } from './connection-form-model';
-import { GroupErrors, SectionHeading, TextField, useConnectionForm } from './form-context';
+import { GroupErrors } from './field';
+import { SectionHeading, TextField, useConnectionForm } from './form-context';
 
 export function LogSettingsFields() {
   const form = useConnectionForm();

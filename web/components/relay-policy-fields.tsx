@@ -2,7 +2,8 @@
 import { For } from 'solid-js';
 import { DEFAULT_RELAY_TIMEOUT_MS, MAX_RELAY_TIMEOUT_MS, RELAY_METHODS } from '../../contract/connection';
 import { fieldId } from './connection-form-model';
-import { FormField, GroupErrors, SectionHeading, TextField, useConnectionForm } from './form-context';
+import { GroupErrors } from './field';
+import { FormField, SectionHeading, TextField, useConnectionForm } from './form-context';
 
 function LinesField(props: { name: 'allowedPaths' | 'allowedOrigins'; path: string; label: string; help: string }) {
   const form = useConnectionForm();

@@ -1,7 +1,8 @@
 /** Key/value rows of extra token request parameters (e.g. audience, resource). */
 import { Index } from 'solid-js';
 import { fieldId, type TokenParamRow } from './connection-form-model';
-import { GroupErrors, useConnectionForm } from './form-context';
+import { GroupErrors } from './field';
+import { useConnectionForm } from './form-context';
 
 const PATH = 'auth.tokenParams';
 
