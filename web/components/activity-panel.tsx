@@ -23,6 +23,7 @@ import { CALLS_PAGE_SIZE, getCallStats, getCalls } from '../activity-data';
 import { dateTime } from '../format';
 import './activity.css';
 import { CopyButton } from './copy-button';
+import { DetailsRow } from './details-row';
 import { LoadMore } from './load-more';
 import { LoadingBoundary } from './loading-boundary';
 import { usePager } from './pager';
@@ -193,55 +194,43 @@ function CallDetails(props: { call: Call }) {
 }
 
 function CallRow(props: { call: Call }) {
-  const [open, setOpen] = createSignal(false);
-  const detailsId = () => `call-${props.call.id}`;
   const c = () => props.call;
   return (
-    <>
-      <tr class={`call-row outcome-${c().outcome}`}>
-        <td data-label="Time">
-          <time dateTime={c().at} title={dateTime(c().at)}>
-            {callTime(c().at)}
-          </time>
-        </td>
-        <td data-label="Kind">{CALL_KIND_LABELS[c().kind] ?? c().kind}</td>
-        <td data-label="Method">
-          <code>{c().method}</code>
-        </td>
-        <td data-label="Path" class="cell-path">
-          <code>{c().path}</code>
-        </td>
-        <td data-label="Status" class="cell-number">
-          {c().status}
-        </td>
-        <td data-label="Outcome">
-          <span class={`badge o-${c().outcome}`}>{CALL_OUTCOME_LABELS[c().outcome] ?? c().outcome}</span>
-          <Show when={(c().count ?? 1) > 1}> ×{c().count}</Show>
-        </td>
-        <td data-label="Duration" class="cell-number">
-          {ms(c().durationMs)}
-        </td>
-        <td data-label="Key">{c().keyName ?? '—'}</td>
-        <td class="cell-actions">
-          <button
-            type="button"
-            class="button button-small button-quiet"
-            aria-expanded={open()}
-            aria-controls={detailsId()}
-            onClick={() => setOpen(!open())}
-          >
-            Details<span class="visually-hidden"> of the call at {dateTime(c().at)}</span>
-          </button>
-        </td>
-      </tr>
-      <Show when={open()}>
-        <tr class="call-details-row" id={detailsId()}>
-          <td colSpan={9}>
-            <CallDetails call={c()} />
+    <DetailsRow
+      id={`call-${c().id}`}
+      of={`the call at ${dateTime(c().at)}`}
+      class={`call-row outcome-${c().outcome}`}
+      colSpan={9}
+      cells={
+        <>
+          <td data-label="Time">
+            <time dateTime={c().at} title={dateTime(c().at)}>
+              {callTime(c().at)}
+            </time>
           </td>
-        </tr>
-      </Show>
-    </>
+          <td data-label="Kind">{CALL_KIND_LABELS[c().kind] ?? c().kind}</td>
+          <td data-label="Method">
+            <code>{c().method}</code>
+          </td>
+          <td data-label="Path" class="cell-path">
+            <code>{c().path}</code>
+          </td>
+          <td data-label="Status" class="cell-number">
+            {c().status}
+          </td>
+          <td data-label="Outcome">
+            <span class={`badge o-${c().outcome}`}>{CALL_OUTCOME_LABELS[c().outcome] ?? c().outcome}</span>
+            <Show when={(c().count ?? 1) > 1}> ×{c().count}</Show>
+          </td>
+          <td data-label="Duration" class="cell-number">
+            {ms(c().durationMs)}
+          </td>
+          <td data-label="Key">{c().keyName ?? '—'}</td>
+        </>
+      }
+    >
+      <CallDetails call={c()} />
+    </DetailsRow>
   );
 }
 

@@ -10,6 +10,7 @@ import { dateTime } from '../format';
 import * as api from '../feeds-api';
 import { getFeedStats, getRun, getRuns } from '../feeds-data';
 import './activity.css';
+import { DetailsRow } from './details-row';
 import { LoadMore } from './load-more';
 import { LoadingBoundary } from './loading-boundary';
 import { usePager } from './pager';
@@ -141,41 +142,34 @@ function RunDetails(props: { feedId: string; run: FeedRun }) {
 }
 
 function RunRow(props: { feedId: string; run: FeedRun }) {
-  const [open, setOpen] = createSignal(false);
   const r = () => props.run;
-  const detailsId = () => `run-${r().runId}`;
   return (
-    <>
-      <tr>
-        <td data-label="Time">
-          <time dateTime={r().at}>{dateTime(r().at)}</time>
-        </td>
-        <td data-label="Trigger">{r().trigger}</td>
-        <td data-label="Outcome">
-          <span class={`badge o-${r().outcome}`}>{label(r().outcome)}</span>
-        </td>
-        <td data-label="Status" class="cell-number">
-          {r().status}
-        </td>
-        <td data-label="Duration" class="cell-number">
-          {ms(r().durationMs)}
-        </td>
-        <td class="cell-actions">
-          <button type="button" class="button button-small button-quiet" aria-expanded={open()} aria-controls={detailsId()} onClick={() => setOpen(!open())}>
-            Details<span class="visually-hidden"> of the run at {dateTime(r().at)}</span>
-          </button>
-        </td>
-      </tr>
-      <Show when={open()}>
-        <tr class="call-details-row" id={detailsId()}>
-          <td colSpan={6}>
-            <LoadingBoundary loading="Loading details…" retry={() => void revalidate(getRun.keyFor(props.feedId, r().runId))}>
-              <RunDetails feedId={props.feedId} run={r()} />
-            </LoadingBoundary>
+    <DetailsRow
+      id={`run-${r().runId}`}
+      of={`the run at ${dateTime(r().at)}`}
+      colSpan={6}
+      cells={
+        <>
+          <td data-label="Time">
+            <time dateTime={r().at}>{dateTime(r().at)}</time>
           </td>
-        </tr>
-      </Show>
-    </>
+          <td data-label="Trigger">{r().trigger}</td>
+          <td data-label="Outcome">
+            <span class={`badge o-${r().outcome}`}>{label(r().outcome)}</span>
+          </td>
+          <td data-label="Status" class="cell-number">
+            {r().status}
+          </td>
+          <td data-label="Duration" class="cell-number">
+            {ms(r().durationMs)}
+          </td>
+        </>
+      }
+    >
+      <LoadingBoundary loading="Loading details…" retry={() => void revalidate(getRun.keyFor(props.feedId, r().runId))}>
+        <RunDetails feedId={props.feedId} run={r()} />
+      </LoadingBoundary>
+    </DetailsRow>
   );
 }
 
