@@ -16,7 +16,7 @@ import type {
   RotatePublicKeyAnswer,
   TriggerKeySummary,
 } from '../contract/feed-api';
-import { queryString, request } from './api/client';
+import { ifMatch, queryString, request } from './api/client';
 
 const feedPath = (id: string) => `/api/feeds/${encodeURIComponent(id)}`;
 
@@ -42,7 +42,7 @@ export function createFeed(input: FeedInput): Promise<FeedAnswer> {
 
 /** Replaces a feed; with `version` a save made after someone else's is refused (412 `version-conflict`). */
 export function replaceFeed(id: string, input: FeedInput, version?: number): Promise<FeedAnswer> {
-  return request('PUT', feedPath(id), { body: input, headers: version === undefined ? undefined : { 'If-Match': `"${version}"` } });
+  return request('PUT', feedPath(id), { body: input, headers: ifMatch(version) });
 }
 
 export function deleteFeed(id: string): Promise<void> {

@@ -46,6 +46,14 @@ export function isVersionConflict(error: unknown): error is ApiProblemError {
   return error instanceof ApiProblemError && error.status === 412;
 }
 
+/** True for the 404 of a read of something that is not there (deleted, or a mistyped address). */
+export function isNotFound(error: unknown): error is ApiProblemError {
+  return error instanceof ApiProblemError && error.status === 404;
+}
+
+/** The `If-Match` of a save made against `version` (none without one). */
+export const ifMatch = (version?: number) => (version === undefined ? undefined : { 'If-Match': `"${version}"` });
+
 export interface Session {
   authenticated: true;
   insecureAllowLoopback: boolean;
@@ -191,7 +199,7 @@ export function createConnection(input: ConnectionInput): Promise<ConnectionView
  * loaded View's) the save is refused with a 412 `version-conflict` when someone saved meanwhile.
  */
 export function replaceConnection(slug: string, input: ConnectionInput, version?: number): Promise<ConnectionView> {
-  return request('PUT', connectionPath(slug), { body: input, headers: version === undefined ? undefined : { 'If-Match': `"${version}"` } });
+  return request('PUT', connectionPath(slug), { body: input, headers: ifMatch(version) });
 }
 
 export function deleteConnection(slug: string): Promise<void> {

@@ -2,7 +2,7 @@
 import { A, createAsync, revalidate, useAction, useParams, useSubmission } from '@solidjs/router';
 import { lazy, Show, Suspense } from 'solid-js';
 import { AUTH_METHOD_LABELS, type ConnectionView } from '../../contract/connection';
-import { ApiProblemError } from '../api/client';
+import { isNotFound } from '../api/client';
 import { Loading } from '../components/busy';
 import { ConnectionForm } from '../components/connection-form';
 import { DeletePanel } from '../components/delete-panel';
@@ -89,8 +89,6 @@ function ConnectionDetails(props: { view: ConnectionView }) {
     </>
   );
 }
-
-const isNotFound = (error: unknown) => error instanceof ApiProblemError && error.status === 404;
 
 /** A slug with no connection: what it means and where to go, without a retry that cannot help. */
 function NotFound(props: { slug: string }) {

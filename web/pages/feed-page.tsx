@@ -5,7 +5,7 @@
 import { A, createAsync, revalidate, useAction, useNavigate, useParams, useSearchParams, useSubmission } from '@solidjs/router';
 import { Show } from 'solid-js';
 import type { FeedAnswer } from '../../contract/feed-api';
-import { ApiProblemError } from '../api/client';
+import { isNotFound } from '../api/client';
 import { DeletePanel } from '../components/delete-panel';
 import { FeedForm } from '../components/feed-form';
 import { FeedRunsPanel } from '../components/feed-runs-panel';
@@ -79,8 +79,6 @@ function FeedDetails(props: { feed: FeedAnswer }) {
     </>
   );
 }
-
-const isNotFound = (error: unknown) => error instanceof ApiProblemError && error.status === 404;
 
 function LoadedFeed(props: { id: string }) {
   const feed = createAsync(() => getFeed(props.id));
