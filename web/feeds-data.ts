@@ -6,8 +6,8 @@ import { action, json, query, redirect } from '@solidjs/router';
 import type { FeedInput } from '../contract/feed';
 import * as api from './feeds-api';
 
-/** One page of feeds: `connection` a slug ('' for all), `cursor` from the page before. */
-export const getFeeds = query((connection: string, cursor?: string) => api.listFeeds({ connection: connection || undefined, cursor }), 'feeds');
+/** The first page of feeds: `connection` a slug ('' for all); the pages after it are read with their cursor (see `FeedsList`). */
+export const getFeeds = query((connection: string) => api.listFeeds({ connection: connection || undefined }), 'feeds');
 export const getFeed = query((id: string) => api.getFeed(id), 'feed');
 export const getTriggerKeys = query((id: string) => api.listTriggerKeys(id), 'trigger-keys');
 /** The newest runs, `outcome` '' for any. */
