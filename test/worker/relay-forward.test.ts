@@ -221,7 +221,7 @@ describe('relay header hygiene', () => {
     await onlyRequest(m);
   });
 
-  it('drops upstream headers that a browser would apply to the whole (dashboard) origin, keeps CSP, and sets nosniff', async () => {
+  it('drops upstream headers that a browser would apply to the whole (dashboard) origin, and keeps CSP and the rest', async () => {
     const m = new Mock();
     await m.on('GET', '/v2/page', {
       body: '<p>hi</p>',
@@ -244,8 +244,38 @@ describe('relay header hygiene', () => {
       expect(res.headers.get(name), name).toBeNull();
     }
     expect(res.headers.get('Content-Security-Policy')).toBe("default-src 'none'");
-    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    // The relay adds no header of its own to a relayed answer (it only ever reaches a caller that sent a relay key).
+    expect(res.headers.get('X-Content-Type-Options')).toBe('sniff-please');
     expect(await res.text()).toBe('<p>hi</p>');
+  });
+
+  it('relays an answer with nothing to drop as it came: its headers, none added, and its body', async () => {
+    const m = new Mock();
+    const body = JSON.stringify({ id: 42, name: 'Widget' });
+    await m.on('GET', '/v2/items/42', { body, headers: { 'Content-Type': 'application/json', ETag: '"v1"', 'X-Request-Id': 'abc', Vary: 'Accept' } });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    const res = await relayCall(slug, key, '/items/42');
+    expect(res.status).toBe(200);
+    const names = [...res.headers.keys()].sort();
+    expect(names).toEqual(['content-type', 'date', 'etag', 'vary', 'x-request-id']);
+    expect(res.headers.get('Vary')).toBe('Accept');
+    expect(await res.text()).toBe(body);
+  });
+
+  it('keeps GET and HEAD out of any shared cache (no-store: no-cache sent upstream) and sends other methods as they are', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/a', { json: {} });
+    await m.on('POST', '/v2/b', { json: {} });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    expect((await relayCall(slug, key, '/a')).status).toBe(200);
+    expect((await relayCall(slug, key, '/b', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } })).status).toBe(200);
+    const { requests } = await m.received();
+    const get = requests.find((r) => r.method === 'GET')!;
+    const post = requests.find((r) => r.method === 'POST')!;
+    expect(get.headers['cache-control']).toBe('no-cache');
+    expect(get.headers.pragma).toBe('no-cache');
+    expect(post.headers['cache-control']).toBeUndefined();
+    expect(post.headers.pragma).toBeUndefined();
   });
 });
 

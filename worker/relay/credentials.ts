@@ -131,13 +131,14 @@ function withoutQueryParameter(url: string, name: string): string {
 const SINGLE_URL_HEADERS = new Set(['location', 'content-location']);
 
 /**
- * Removes a query credential from the caller's answer headers (changes `headers`), whatever
- * their names: an upstream may echo the request URL in any header (`X-Request-Url`, a debug
- * header, a `Link`). The parameter is cut from `Location` and `Content-Location`; in every other
- * value the key (as it is, percent- or form-encoded) is replaced by `[redacted]`; a value that
- * still holds it (a double encoding) is dropped whole.
+ * What must change in the caller's answer headers so that a query credential does not reach the
+ * caller, whatever the headers' names (an upstream may echo the request URL in any header:
+ * `X-Request-Url`, a debug header, a `Link`): `[name, new value]`, or `[name, null]` to drop it;
+ * `undefined` when nothing holds it. The parameter is cut from `Location` and `Content-Location`;
+ * in every other value the key (as it is, percent- or form-encoded) is replaced by `[redacted]`; a
+ * value that still holds it (a double encoding) is dropped whole.
  */
-export function stripQueryCredential(headers: Headers, credential: { name: string; value: string }): void {
+export function queryCredentialChanges(headers: Headers, credential: { name: string; value: string }): [string, string | null][] | undefined {
   let changes: [string, string | null][] | undefined;
   let pattern: RegExp | undefined;
   for (const [name, value] of headers) {
@@ -150,6 +151,5 @@ export function stripQueryCredential(headers: Headers, credential: { name: strin
     }
     if (next !== value) (changes ??= []).push([name, next]);
   }
-  // Applied after the pass: changing headers while iterating may skip entries.
-  if (changes) for (const [name, value] of changes) value === null ? headers.delete(name) : headers.set(name, value);
+  return changes;
 }

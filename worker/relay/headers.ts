@@ -99,47 +99,49 @@ function startsWithAny(name: string, prefixes: readonly string[]): boolean {
 }
 
 /**
- * Deletes the headers that may not travel from `headers` (changed in place). One pass over the
- * names finds them and notes `Connection` (read only when present), `Content-Encoding` and
- * `Content-Length`; names are deleted after the pass, as deleting while iterating may skip
- * entries. In workerd a `get` or `has` costs a good part of such a pass (measured), so the usual
- * path makes none but the one of a `Connection` header.
+ * The names in `headers` that may not travel, or `undefined` when there are none. One pass over
+ * the names finds them and notes `Connection` (read only when present). In workerd a `get` or
+ * `has` costs a good part of such a pass (measured), so the usual path makes none.
  */
-function dropHeaders(headers: Headers, fixed: ReadonlySet<string>, prefixes: readonly string[], dropEncodedLength: boolean): void {
+function namesToDrop(headers: Headers, fixed: ReadonlySet<string>, prefixes: readonly string[]): string[] | undefined {
   let dropped: string[] | undefined;
   let connection = false;
-  let encoded = false;
-  let length = false;
   for (const name of headers.keys()) {
     if (name === 'connection') connection = true;
-    else if (name === 'content-encoding') encoded = true;
-    else if (name === 'content-length') length = true;
     if (HOP_BY_HOP.has(name) || fixed.has(name) || startsWithAny(name, prefixes)) (dropped ??= []).push(name);
   }
   const named = connection ? connectionNamed(headers.get('connection') ?? '') : undefined;
   if (named) for (const name of named) (dropped ??= []).push(name);
-  // The runtime hands over an encoded body decoded and encodes it again for the caller, so the
-  // upstream's length of the encoded bytes need not hold (as in Hono's proxy helper).
-  if (dropEncodedLength && encoded && length) (dropped ??= []).push('content-length');
-  if (dropped) for (const name of dropped) headers.delete(name);
+  return dropped;
 }
 
 /**
  * The caller's headers that may travel upstream (a new `Headers`; the input is not changed): the
- * runtime's copy, filtered in place, is cheaper than appending the kept ones one by one.
+ * runtime's copy, filtered in place (names deleted after the pass, as deleting while iterating may
+ * skip entries), is cheaper than appending the kept ones one by one.
  */
 export function upstreamRequestHeaders(incoming: Headers): Headers {
   const out = new Headers(incoming);
-  dropHeaders(out, DROPPED_REQUEST_HEADERS, DROPPED_REQUEST_PREFIXES, false);
+  const dropped = namesToDrop(out, DROPPED_REQUEST_HEADERS, DROPPED_REQUEST_PREFIXES);
+  if (dropped) for (const name of dropped) out.delete(name);
   return out;
 }
 
 /**
- * Filters the headers of the caller's answer in place (a mutable copy of the upstream's): drops
- * those that may not travel back and sets `X-Content-Type-Options: nosniff`.
+ * The upstream answer's headers that may not travel back to the caller, or `undefined` when all
+ * may: the usual case, in which the answer is relayed as the runtime gave it, with no copy (a copy
+ * of a streamed answer measured about 20 µs of workerd CPU per call).
  */
-export function filterCallerResponseHeaders(headers: Headers): void {
-  dropHeaders(headers, DROPPED_RESPONSE_HEADERS, DROPPED_RESPONSE_PREFIXES, true);
-  // The answer is served from the dashboard's origin: never let a browser sniff it into something else.
-  headers.set('X-Content-Type-Options', 'nosniff');
+export function droppedResponseHeaders(headers: Headers): string[] | undefined {
+  return namesToDrop(headers, DROPPED_RESPONSE_HEADERS, DROPPED_RESPONSE_PREFIXES);
+}
+
+/**
+ * In a copy of an upstream answer (changed in place): drops an encoded body's `Content-Length`.
+ * The runtime hands over an encoded body decoded and encodes it again for a copy, so the
+ * upstream's length of the encoded bytes need not hold (as in Hono's proxy helper); an answer
+ * relayed as it came keeps its bytes and its length.
+ */
+export function dropEncodedLength(headers: Headers): void {
+  if (headers.has('content-encoding') && headers.has('content-length')) headers.delete('content-length');
 }

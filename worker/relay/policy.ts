@@ -5,6 +5,7 @@
  */
 import { HTTP_TOKEN_PATTERN, RELAY_METHODS, type RelayPolicy } from '../../contract/connection';
 import { AppError } from '../errors';
+import type { AnswerHeader } from './forward';
 import { pathHasPrefix } from './path';
 
 /** How long a browser may reuse a preflight answer (Chromium caps this at 2 hours). */
@@ -87,17 +88,15 @@ export function corsHeaders(origin: string): Record<string, string> {
   return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': '*', Vary: 'Origin' };
 }
 
-/** Adds the CORS headers for `origin` to a relayed response (whose headers are mutable). */
-export function applyCors(response: Response, origin: string): Response {
-  for (const [name, value] of Object.entries(corsHeaders(origin))) {
-    if (name === 'Vary') response.headers.append(name, value);
-    else response.headers.set(name, value);
-  }
-  return response;
-}
+/** The policy's `Vary` on a relayed answer when it lists origins (caches must key on `Origin`). */
+const VARY_ON_ORIGIN: readonly AnswerHeader[] = [{ name: 'Vary', value: 'Origin', append: true }];
 
-/** Marks a relayed response as depending on `Origin` (the policy lists origins, so caches must key on it). */
-export function varyOnOrigin(response: Response): Response {
-  response.headers.append('Vary', 'Origin');
-  return response;
+/**
+ * The headers the relay adds to a relayed answer: the CORS headers when `origin` is an allowed
+ * one (`Vary` appended to the upstream's), else `Vary: Origin` when the policy lists origins, else
+ * none (the answer can then go out as it came).
+ */
+export function answerCorsHeaders(origin: string | null, policy: RelayPolicy | undefined): readonly AnswerHeader[] | undefined {
+  if (origin !== null) return Object.entries(corsHeaders(origin)).map(([name, value]) => ({ name, value, append: name === 'Vary' }));
+  return policy?.allowedOrigins?.length ? VARY_ON_ORIGIN : undefined;
 }

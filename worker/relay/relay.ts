@@ -27,19 +27,9 @@ import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
 import type { TokenProvider } from '../oauth/token-door';
 import { credentialFor } from './credentials';
-import { forward, type ForwardFacts, type ForwardOptions, type OutgoingRequest } from './forward';
+import { forward, type AnswerHeader, type ForwardFacts, type ForwardOptions, type OutgoingRequest } from './forward';
 import { buildUpstreamUrl, parseUpstreamBase, splitRelayUrl, type UpstreamBase } from './path';
-import {
-  applyCors,
-  assertMethodAllowed,
-  assertPathAllowed,
-  corsHeaders,
-  corsOriginFor,
-  isOriginAllowed,
-  isPreflight,
-  preflightResponse,
-  varyOnOrigin,
-} from './policy';
+import { answerCorsHeaders, assertMethodAllowed, assertPathAllowed, corsHeaders, corsOriginFor, isOriginAllowed, isPreflight, preflightResponse } from './policy';
 import { checkRelayKey, presentedRelayKey, relayUnauthorized, rememberedRelayKey } from './relay-key';
 
 /** What the relay needs from the Worker around it. */
@@ -116,9 +106,7 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
 
   const cors = corsOriginFor(origin, () => new URL(request.url).origin, record.relay);
   try {
-    const response = await send(request, record, parts.tail, parts.query, deps);
-    if (cors !== null) return applyCors(response, cors);
-    return record.relay?.allowedOrigins?.length ? varyOnOrigin(response) : response;
+    return await send(request, record, parts.tail, parts.query, deps, answerCorsHeaders(cors, record.relay));
   } catch (err) {
     throw cors === null ? err : withCorsHeaders(err, cors);
   }
@@ -143,7 +131,14 @@ function checkedBaseOf(record: StoredConnection, allowLoopback: boolean): Checke
   return checked;
 }
 
-async function send(request: Request | OutgoingRequest, record: StoredConnection, tail: string, query: string, deps: RelayDeps): Promise<Response> {
+async function send(
+  request: Request | OutgoingRequest,
+  record: StoredConnection,
+  tail: string,
+  query: string,
+  deps: RelayDeps,
+  answerHeaders?: readonly AnswerHeader[],
+): Promise<Response> {
   const { refusal, base } = checkedBaseOf(record, deps.allowLoopback);
   if (refusal !== undefined || base === undefined) {
     throw new AppError('misconfigured', {
@@ -159,6 +154,7 @@ async function send(request: Request | OutgoingRequest, record: StoredConnection
   return forward(request, upstream, credential, {
     fetch: deps.fetch,
     timeoutMs: record.relay?.timeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS,
+    answerHeaders,
     ...(deps.deadline ? { deadline: deps.deadline } : {}),
     ...(trace ? { observe: (facts: ForwardFacts) => void (trace.upstream = facts) } : {}),
   });
@@ -166,6 +162,7 @@ async function send(request: Request | OutgoingRequest, record: StoredConnection
 
 /**
  * The relay core without caller authentication, for the admin's test request and feed runs: the
- * same URL guards, policy, credentials and forward step.
+ * same URL guards, policy, credentials and forward step (no CORS: their callers are the Worker).
  */
-export const sendUpstream = send;
+export const sendUpstream = (request: Request | OutgoingRequest, record: StoredConnection, tail: string, query: string, deps: RelayDeps): Promise<Response> =>
+  send(request, record, tail, query, deps);
