@@ -150,28 +150,29 @@ describe('recording relay calls', () => {
     expect(stats.totals.outcomes.refused).toBe(30);
   });
 
-  it('sends one batch per 100 calls of a connection, and records them all', async () => {
+  it('sends one batch per 500 calls of a connection, and records them all', async () => {
     const m = new Mock();
     await m.on('GET', '/v2/ping', { json: {} });
     const { slug, key } = await connection(m);
     await flushCalls(env);
     const before = recorderCounters.batches;
     const started = Date.now();
-    for (let i = 0; i < 150; i += 10) await Promise.all(Array.from({ length: 10 }, () => relayCall(slug, key, '/ping')));
-    // One batch per 100 entries, plus at most one per second that passed (the timed flush).
+    const made = CALL_BATCH_MAX + 50;
+    for (let i = 0; i < made; i += 25) await Promise.all(Array.from({ length: 25 }, () => relayCall(slug, key, '/ping')));
+    // One batch per 500 entries, plus at most one per second that passed (the timed flush).
     const seconds = Math.ceil((Date.now() - started) / 1000);
     expect(recorderCounters.batches - before).toBeGreaterThanOrEqual(1);
-    expect(recorderCounters.batches - before).toBeLessThanOrEqual(Math.floor(150 / CALL_BATCH_MAX) + seconds);
+    expect(recorderCounters.batches - before).toBeLessThanOrEqual(Math.floor(made / CALL_BATCH_MAX) + seconds);
     const all: Call[] = [];
     let cursor: string | null = '';
     while (cursor !== null) {
-      const page: CallListAnswer = await calls(slug, `?limit=40${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: CallListAnswer = await calls(slug, `?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
       all.push(...page.calls);
       cursor = page.cursor;
     }
-    expect(all).toHaveLength(150);
-    expect(new Set(all.map((c) => c.id)).size).toBe(150);
-    expect(recorderCounters.batches - before).toBeLessThanOrEqual(Math.ceil(150 / CALL_BATCH_MAX) + seconds);
+    expect(all).toHaveLength(made);
+    expect(new Set(all.map((c) => c.id)).size).toBe(made);
+    expect(recorderCounters.batches - before).toBeLessThanOrEqual(Math.ceil(made / CALL_BATCH_MAX) + seconds);
   });
 
   it('records token requests, and a relay call that needed one', async () => {
@@ -263,6 +264,31 @@ describe('retention', () => {
     expect(await count()).toBe(CALL_LOG_MAX_ENTRIES);
     // Entries that fail validation are dropped, not stored.
     expect(await home.appendCalls(slug, [{ ...entry(now), outcome: 'great' }, { ...entry(now), path: 'x'.repeat(5000) }])).toBe(0);
+  });
+
+  it('drops every entry that is not a Call, and keeps nothing but the fields of a Call', async () => {
+    const m = new Mock();
+    const { slug } = await connection(m);
+    const home = homeOf(env, slug);
+    const good: CallInput = {
+      at: Date.now(), kind: 'relay', method: 'GET', path: '/ok', status: 200, upstreamStatus: null, durationMs: 2.5, outcome: 'success',
+      keyName: 'k', retried: false, tokenFetched: true, bytesIn: 0, bytesOut: null, origin: null, errorCode: null,
+    };
+    const bad: unknown[] = [
+      null, 'entry', [], { ...good, at: -1 }, { ...good, at: 1.5 }, { ...good, kind: 'other' }, { ...good, method: 'M'.repeat(17) },
+      { ...good, status: 1000 }, { ...good, upstreamStatus: '200' }, { ...good, durationMs: -1 }, { ...good, durationMs: Number.NaN },
+      { ...good, outcome: 'great' }, { ...good, keyName: 'k'.repeat(101) }, { ...good, retried: 'no' }, { ...good, bytesIn: -3 },
+      { ...good, origin: 5 }, { ...good, errorCode: 'e'.repeat(65) }, { ...good, count: 0 }, { ...good, feedId: 'f'.repeat(65) },
+      { ...good, trigger: 7 }, { ...good, path: undefined },
+    ];
+    expect(await home.appendCalls(slug, [...bad, { ...good, secret: 'never-stored-9f2c', extra: { a: 1 } }])).toBe(1);
+    const listed = (await calls(slug)).calls;
+    expect(listed).toHaveLength(1);
+    const { id, ...stored } = listed[0]!;
+    expect(id).toMatch(/^c_/);
+    expect(stored).toEqual({ ...good, at: new Date(good.at).toISOString() });
+    const rows = await runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ entry: string }>('SELECT entry FROM call_log').toArray());
+    expect(JSON.stringify(rows)).not.toContain('never-stored-9f2c');
   });
 
   it('stores a batch in its order, each entry with its own id', async () => {

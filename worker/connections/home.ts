@@ -384,7 +384,7 @@ export class ConnectionHome extends DurableObject<Env> {
 
   /**
    * Stores a batch of calls sent by an isolate (after its answers, at most once a second or per
-   * 100 entries). The listing's activity figures follow at most once a minute.
+   * 500 entries). The listing's activity figures follow at most once a minute.
    */
   async appendCalls(slug: string, entries: unknown[]): Promise<number> {
     await this.ensure(slug);
