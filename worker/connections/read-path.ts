@@ -83,12 +83,17 @@ export class ReadPath {
    * The connection and its relay keys for the relay, or `null` when there is none: served from
    * this isolate's memory for `RELAY_RECORD_CACHE_MS`, absence included. An entry that fails to
    * read counts as absent (logged by key name only): the relay answers an unknown slug and a broken
-   * one alike, and never a 500 to a caller it has not authenticated.
+   * one alike, and never a 500 to a caller it has not authenticated. A copy in memory is answered
+   * at once, with no promise (the relay's hot path).
    */
-  async relayEntry(slug: string): Promise<RelayEntry | null> {
+  relayEntry(slug: string): RelayEntry | null | Promise<RelayEntry | null> {
     const now = this.now();
     const hit = relayCache.get(slug);
     if (hit && hit.until > now) return hit.entry;
+    return this.readRelayEntry(slug, now);
+  }
+
+  private async readRelayEntry(slug: string, now: number): Promise<RelayEntry | null> {
     let entry: RelayEntry | null = null;
     try {
       const raw = await this.env.CONNECTIONS.get(connectionKey(slug), 'json');

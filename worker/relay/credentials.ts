@@ -15,6 +15,8 @@ import { encodedPattern, holdsSecret, REDACTED } from '../redact';
 /** A source of access tokens for one connection, with the ability to drop a refused one. */
 export interface TokenSource {
   get(): Promise<{ accessToken: string; fromCache: boolean }>;
+  /** The token held in this isolate's memory when it needs no refresh, at once (no promise); else `undefined`. */
+  cached?(): { accessToken: string; fromCache: boolean } | undefined;
   invalidate(accessToken: string): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export type Credential =
 
 /** Opened static secrets by `<connection id>\n<secretVersion>`. */
 const openedSecrets = new Map<string, Promise<string | undefined>>();
+/** The same, once opened: read at once, with no promise (the hot path). */
+const openSecrets = new Map<string, string>();
 /** Bound on `openedSecrets`; past it the map starts over (records are few, this only caps memory). */
 const OPENED_SECRETS_MAX = 1000;
 
@@ -35,10 +39,10 @@ export interface CredentialDeps {
   /** Opens the record's sealed secret (the store's `openSecret`). */
   openSecret(record: StoredConnection): Promise<string | undefined>;
   /** The token provider, created only for OAuth connections. */
-  tokenProvider(): Pick<TokenProvider, 'getAccessToken' | 'invalidate'>;
+  tokenProvider(): Pick<TokenProvider, 'getAccessToken' | 'invalidate' | 'cachedAccessToken'>;
 }
 
-async function cachedSecret(record: StoredConnection, deps: CredentialDeps): Promise<string> {
+async function openedSecret(record: StoredConnection, deps: CredentialDeps): Promise<string> {
   const key = `${record.id}\n${record.secretVersion}`;
   let opened = openedSecrets.get(key);
   if (!opened) {
@@ -57,10 +61,25 @@ async function cachedSecret(record: StoredConnection, deps: CredentialDeps): Pro
     openedSecrets.delete(key);
     throw new AppError('misconfigured', { detail: 'This connection has no stored secret for its authentication method.' });
   }
+  if (openSecrets.size >= OPENED_SECRETS_MAX) openSecrets.clear();
+  if (openedSecrets.get(key) === opened) openSecrets.set(key, secret);
   return secret;
 }
 
+/** The record's secret: at once when this isolate opened it before, else once it is opened. */
+function cachedSecret(record: StoredConnection, deps: CredentialDeps): string | Promise<string> {
+  return openSecrets.get(`${record.id}\n${record.secretVersion}`) ?? openedSecret(record, deps);
+}
+
+/** `build(secret)`, at once when the secret is open in this isolate. */
+function withSecret(record: StoredConnection, deps: CredentialDeps, build: (secret: string) => Credential): Credential | Promise<Credential> {
+  const secret = cachedSecret(record, deps);
+  return typeof secret === 'string' ? build(secret) : secret.then(build);
+}
+
 /** Base64 of the UTF-8 bytes of `text`. */
+const NO_CREDENTIAL: Credential = { type: 'none' };
+
 function base64Utf8(text: string): string {
   let binary = '';
   for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
@@ -68,30 +87,31 @@ function base64Utf8(text: string): string {
 }
 
 /** The credential of a connection, ready to apply. */
-export async function credentialFor(record: StoredConnection, deps: CredentialDeps): Promise<Credential> {
+export function credentialFor(record: StoredConnection, deps: CredentialDeps): Credential | Promise<Credential> {
   const auth = record.auth;
   switch (auth.method) {
     case 'none':
-      return { type: 'none' };
+      return NO_CREDENTIAL;
     case 'bearer':
-      return { type: 'header', name: 'Authorization', value: `Bearer ${await cachedSecret(record, deps)}` };
+      return withSecret(record, deps, (secret) => ({ type: 'header', name: 'Authorization', value: `Bearer ${secret}` }));
     case 'basic':
       // RFC 7617 §2.1: charset UTF-8.
-      return { type: 'header', name: 'Authorization', value: `Basic ${base64Utf8(`${auth.username}:${await cachedSecret(record, deps)}`)}` };
+      return withSecret(record, deps, (secret) => ({ type: 'header', name: 'Authorization', value: `Basic ${base64Utf8(`${auth.username}:${secret}`)}` }));
     case 'api_key': {
       // Checked at save; a record stored before that rule must not set framing or Host either.
       if (auth.in === 'header' && isForbiddenCredentialHeader(auth.name)) {
         throw new AppError('misconfigured', { detail: 'The API key of this connection is set to a header the relay cannot send.' });
       }
-      const value = await cachedSecret(record, deps);
-      return auth.in === 'query' ? { type: 'query', name: auth.name, value } : { type: 'header', name: auth.name, value };
+      return withSecret(record, deps, (value) => (auth.in === 'query' ? { type: 'query', name: auth.name, value } : { type: 'header', name: auth.name, value }));
     }
     case 'oauth2_client_credentials': {
       const provider = deps.tokenProvider();
+      const cachedAccessToken = provider.cachedAccessToken?.bind(provider);
       return {
         type: 'token',
         tokens: {
           get: () => provider.getAccessToken(record),
+          ...(cachedAccessToken ? { cached: () => cachedAccessToken(record) } : {}),
           invalidate: (accessToken) => provider.invalidate(record, accessToken),
         },
       };

@@ -166,13 +166,13 @@ const MAX_RELAYED_STATUS = 599;
  * otherwise one copy is made and changed. A status a `Response` cannot carry is
  * `upstream-bad-status`.
  */
-async function toCallerResponse(upstream: Response, credential: Credential, answerHeaders: readonly AnswerHeader[] | undefined): Promise<Response> {
+function toCallerResponse(upstream: Response, credential: Credential, answerHeaders: readonly AnswerHeader[] | undefined): Response {
   const status = upstream.status;
   // A `Response` carries only a final status, 200 to 599 (the Fetch standard): an upstream that
   // answers 1xx as its final answer (`100`, `101` without an upgrade, `103`) or a number past 599
   // cannot be relayed as it is. Never a 500: this is the upstream's fault, told as such.
   if (status < MIN_RELAYED_STATUS || status > MAX_RELAYED_STATUS) {
-    await upstream.body?.cancel().catch(() => undefined);
+    void upstream.body?.cancel().catch(() => undefined);
     throw new AppError('upstream-bad-status', {
       detail: `The upstream API answered with HTTP status ${status}, which cannot be relayed (only 200 to 599 can).`,
       internal: `status ${status}`,
@@ -210,7 +210,7 @@ export interface OutgoingRequest {
 export async function forward(request: Request | OutgoingRequest, upstream: URL, credential: Credential, options: ForwardOptions): Promise<Response> {
   const own = !(request instanceof Request);
   const baseHeaders = own ? request.headers : upstreamRequestHeaders(request.headers);
-  const token = credential.type === 'token' ? await getToken(credential.tokens) : undefined;
+  const token = credential.type === 'token' ? (credential.tokens.cached?.() ?? (await getToken(credential.tokens))) : undefined;
   let body: PreparedBody;
   if (own) body = { body: request.body, replayable: true };
   else {
