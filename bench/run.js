@@ -252,6 +252,9 @@ async function main() {
      * @param {() => Promise<T>} load
      */
     const logWindow = async (w, load) => {
+      // Entries of the calls made before the window (a cold burst) are still on their way: an
+      // isolate sends what it holds within a second (the timed flush). Let them land first.
+      await sleep(1200);
       const logBefore = await callTotals(w.origin, w.slug);
       const homeBefore = await homeCalls(w.worker, w.slug);
       const countsBefore = await counts();
