@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 import type { MockResponse, MockRoute, RecordedRequest } from './mock-types.ts';
 
@@ -99,6 +100,11 @@ export async function startMockServer(): Promise<MockServerHandle> {
       res.writeHead(answer.status ?? 200, headers).write(text.slice(0, half));
       await new Promise((r) => setTimeout(r, answer.bodyDelayMs));
       if (!res.destroyed) res.end(text.slice(half));
+      return;
+    }
+    if (answer.gzip) {
+      const encoded = gzipSync(text);
+      res.writeHead(answer.status ?? 200, { ...headers, 'Content-Encoding': 'gzip', 'Content-Length': String(encoded.byteLength) }).end(encoded);
       return;
     }
     res.writeHead(answer.status ?? 200, headers).end(text);

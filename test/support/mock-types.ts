@@ -6,6 +6,8 @@ export interface MockResponse {
   json?: unknown;
   /** A raw text body. */
   body?: string;
+  /** Send the body gzip-encoded, with `Content-Encoding: gzip` and the encoded length. */
+  gzip?: boolean;
   /** Delay before the status line is written. */
   delayMs?: number;
   /** Delay between the status line with the first half of the body and the rest of the body. */

@@ -262,6 +262,20 @@ describe('relay header hygiene', () => {
     expect(await res.text()).toBe(body);
   });
 
+  it('relays a gzip-encoded answer whole, as it came and when a copy drops a header', async () => {
+    const m = new Mock();
+    const data = { big: 'x'.repeat(5000), n: 42 };
+    await m.on('GET', '/v2/plain', { json: data, gzip: true });
+    await m.on('GET', '/v2/cookie', { json: data, gzip: true, headers: { 'Set-Cookie': 'a=b' } });
+    const { slug, key } = await connect(m.url('/v2'), { method: 'none' });
+    for (const path of ['/plain', '/cookie']) {
+      const res = await relayCall(slug, key, path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('Set-Cookie'), path).toBeNull();
+      expect(await res.json(), path).toEqual(data);
+    }
+  });
+
   it('keeps GET and HEAD out of any shared cache (no-store: no-cache sent upstream) and sends other methods as they are', async () => {
     const m = new Mock();
     await m.on('GET', '/v2/a', { json: {} });
