@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { flushCalls } from '../../worker/activity/recorder';
 import { env } from 'cloudflare:workers';
 import { admin, call } from './worker-api';
-import type { Mock } from './worker-mock';
+import { Mock } from './worker-mock';
 
 /** The connection's secret in every feed test: it may appear in no answer and no log. */
 export const UPSTREAM_SECRET = 'feed-Upstream-Secret-9f2c';
@@ -43,6 +43,14 @@ export async function createFeed(input: Record<string, unknown>): Promise<Record
   const res = await admin('/api/feeds', { method: 'POST', json: input });
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as Record<string, any>;
+}
+
+/** A mock upstream, a connection to it and a feed of that connection (`feedOf` with `overrides`). */
+export async function feedSetup(overrides: Record<string, any> = {}, connectionExtra: Record<string, unknown> = {}) {
+  const mock = new Mock();
+  const slug = await feedConnection(mock.url('/api'), connectionExtra);
+  const feed = await createFeed(feedOf(slug, overrides));
+  return { mock, slug, feed, key: feed.publicKey as string };
 }
 
 /** A trigger call to `/hook/<publicKey>`. */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Mock } from '../support/worker-mock';
 import { admin } from '../support/worker-api';
-import { SHOP, UPSTREAM_SECRET, createFeed, expectNoUpstream, expectProblem, feedConnection, feedOf, jsonPost, runsOf } from '../support/worker-feeds';
+import { SHOP, UPSTREAM_SECRET, createFeed, expectNoUpstream, expectProblem, feedConnection, feedOf, feedSetup, jsonPost, runsOf } from '../support/worker-feeds';
 
 const feedBody = {
   method: 'POST',
@@ -23,12 +23,8 @@ const feedBody = {
   },
 };
 
-async function setup(overrides: Record<string, any> = {}, connectionExtra: Record<string, unknown> = {}) {
-  const mock = new Mock();
-  const slug = await feedConnection(mock.url('/api'), connectionExtra);
-  const feed = await createFeed(feedOf(slug, { input: { fields: [{ name: 'email', required: true }] }, request: feedBody, ...overrides }));
-  return { mock, slug, feed };
-}
+const setup = (overrides: Record<string, any> = {}, connectionExtra: Record<string, unknown> = {}) =>
+  feedSetup({ input: { fields: [{ name: 'email', required: true }] }, request: feedBody, ...overrides }, connectionExtra);
 
 function dryRun(id: string, body: Record<string, unknown>): Promise<Response> {
   return admin(`/api/feeds/${id}/dry-run`, { method: 'POST', json: body });

@@ -18,6 +18,7 @@ import {
   expectProblem,
   feedConnection,
   feedOf,
+  feedSetup,
   formPost,
   hook,
   jsonPost,
@@ -25,12 +26,7 @@ import {
   runsOf,
 } from '../support/worker-feeds';
 
-async function setup(overrides: Record<string, any> = {}) {
-  const mock = new Mock();
-  const slug = await feedConnection(mock.url('/api'));
-  const feed = await createFeed(feedOf(slug, overrides));
-  return { mock, slug, feed, key: feed.publicKey as string };
-}
+const setup = feedSetup;
 
 describe('GET /api/feeds/<id>/runs', () => {
   it('lists runs newest first, filters by outcome and pages with a cursor; relay calls are not runs', async () => {

@@ -17,18 +17,14 @@ import {
   expectProblem,
   feedConnection,
   feedOf,
+  feedSetup,
   formPost,
   hook,
   jsonPost,
   runsOf,
 } from '../support/worker-feeds';
 
-async function setup(overrides: Record<string, any> = {}, connectionExtra: Record<string, unknown> = {}) {
-  const mock = new Mock();
-  const slug = await feedConnection(mock.url('/api'), connectionExtra);
-  const feed = await createFeed(feedOf(slug, overrides));
-  return { mock, slug, feed, key: feed.publicKey as string };
-}
+const setup = feedSetup;
 
 describe('a JSON caller', () => {
   it('sends the mapped body upstream with the credential and answers ok with the mapped data', async () => {

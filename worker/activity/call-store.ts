@@ -47,32 +47,11 @@ const WINDOWS: Record<StatsWindow, { seconds: number; bucketSeconds: number }> =
 /** Outcomes that do not count as errors in the error rate. */
 const NOT_ERRORS: readonly CallOutcome[] = ['success', 'skipped', 'replayed', 'spam-honeypot'];
 
-/** A call as an isolate sends it (no id: the home gives one). */
-export interface CallInput {
-  /** Epoch ms. */
-  at: number;
-  kind: CallKind;
-  method: string;
-  path: string;
-  status: number;
-  upstreamStatus: number | null;
-  durationMs: number;
-  outcome: CallOutcome;
-  keyName: string | null;
-  retried: boolean;
-  tokenFetched: boolean;
-  bytesIn: number | null;
-  bytesOut: number | null;
-  origin: string | null;
-  errorCode: string | null;
-  /** Aggregated refused calls: how many this entry stands for. */
-  count?: number;
-  feedId?: string;
-  runId?: string;
-  trigger?: string;
-  /** Feed runs: the run's detail (FeedRunDetail), stored in its own column, answered by `getRun` only. */
-  detail?: unknown;
-}
+/**
+ * A call as an isolate sends it: a Call without the id (the home gives one), its time in epoch ms,
+ * and for feed runs the run's detail (FeedRunDetail), stored in its own column, answered by `getRun` only.
+ */
+export type CallInput = Omit<Call, 'id' | 'at'> & { at: number; detail?: unknown };
 
 const KINDS: ReadonlySet<unknown> = new Set(CALL_KINDS);
 const OUTCOMES: ReadonlySet<unknown> = new Set(CALL_OUTCOMES);
