@@ -61,6 +61,8 @@ export interface RelayCallFacts {
   tail: string;
   query: string;
   keyName: string | null;
+  /** The caller's `Origin` when already read (the relay reads it); else read from `request`. */
+  origin?: string | null;
   startedAt: number;
   endedAt: number;
   response: Response | null;
@@ -89,7 +91,7 @@ export function relayCallEntry(facts: RelayCallFacts): CallInput {
     tokenFetched: upstream?.tokenFetched ?? false,
     bytesIn: lengthOf(request.headers),
     bytesOut: response ? lengthOf(response.headers) : null,
-    origin: request.headers.get('Origin')?.slice(0, 300) ?? null,
+    origin: (facts.origin !== undefined ? facts.origin : request.headers.get('Origin'))?.slice(0, 300) ?? null,
     errorCode: problemCode,
   };
 }

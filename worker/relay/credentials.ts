@@ -16,7 +16,7 @@ import { encodedPattern, holdsSecret, REDACTED } from '../redact';
 export interface TokenSource {
   get(): Promise<{ accessToken: string; fromCache: boolean }>;
   /** The token held in this isolate's memory when it needs no refresh, at once (no promise); else `undefined`. */
-  cached?(): { accessToken: string; fromCache: boolean } | undefined;
+  cached(): { accessToken: string; fromCache: boolean } | undefined;
   invalidate(accessToken: string): Promise<void>;
 }
 
@@ -106,12 +106,11 @@ export function credentialFor(record: StoredConnection, deps: CredentialDeps): C
     }
     case 'oauth2_client_credentials': {
       const provider = deps.tokenProvider();
-      const cachedAccessToken = provider.cachedAccessToken?.bind(provider);
       return {
         type: 'token',
         tokens: {
           get: () => provider.getAccessToken(record),
-          ...(cachedAccessToken ? { cached: () => cachedAccessToken(record) } : {}),
+          cached: () => provider.cachedAccessToken?.(record),
           invalidate: (accessToken) => provider.invalidate(record, accessToken),
         },
       };

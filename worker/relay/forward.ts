@@ -211,7 +211,7 @@ export interface OutgoingRequest {
 export async function forward(request: Request | OutgoingRequest, upstream: URL, credential: Credential, options: ForwardOptions): Promise<Response> {
   const own = !(request instanceof Request);
   const baseHeaders = own ? request.headers : upstreamRequestHeaders(request.headers);
-  const token = credential.type === 'token' ? (credential.tokens.cached?.() ?? (await getToken(credential.tokens))) : undefined;
+  const token = credential.type === 'token' ? (credential.tokens.cached() ?? (await getToken(credential.tokens))) : undefined;
   let body: PreparedBody;
   if (own) body = { body: request.body, replayable: true };
   else {

@@ -59,6 +59,8 @@ export interface RelayTrace {
   keyName?: string;
   tail?: string;
   query?: string;
+  /** The caller's `Origin` header, as the relay read it. */
+  origin?: string | null;
   upstream?: ForwardFacts;
 }
 
@@ -77,6 +79,7 @@ export async function relay(request: Request, deps: RelayDeps): Promise<Response
   if (trace) {
     trace.tail = parts.tail;
     trace.query = parts.query;
+    trace.origin = origin;
   }
   if (parts.slug !== null && origin !== null && isPreflight(request)) {
     const entry = await deps.relayEntry(parts.slug);

@@ -78,6 +78,7 @@ async function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'w
         tail: trace.tail ?? '',
         query: trace.query ?? '',
         keyName: trace.keyName ?? null,
+        origin: trace.origin ?? null,
         startedAt,
         endedAt: Date.now(),
         response,
