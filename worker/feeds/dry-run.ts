@@ -11,7 +11,7 @@ import type * as v from 'valibot';
 import { homeOf } from '../connections/home';
 import type { StoredConnection } from '../connections/records';
 import { AppError } from '../errors';
-import { parseRawSubmission, validateSubmission, type Submission } from './input';
+import { parseRawSubmission, type Submission } from './input';
 import { evaluateCondition } from './condition';
 import {
   callerAnswer,
@@ -123,13 +123,11 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunAnswer> {
     if (request.raw !== undefined) submission = await parseRawSubmission(request.raw, feed);
     else submission = submissionOfInput(request.input ?? {}, feed);
     meta.contentType = submission.contentType;
-    const parsed = submission;
     result = await runFeed({
       feed,
       meta,
-      submission: parsed,
+      submission,
       honeypot: false,
-      validate: () => validateSubmission(parsed, feed),
       send: request.send,
       record,
       sample: request.send || request.sampleResponse === undefined ? undefined : sampleOf(request.sampleResponse),

@@ -37,17 +37,7 @@ import {
 } from './template';
 import { resolvePointer } from './pointer';
 import { parsePointer } from '../../contract/pointer';
-import { sensitiveFields } from './input';
-
-/** What a run needs of a parsed submission (the parser's `Submission`). */
-export interface SubmissionFacts {
-  input: unknown;
-  files: ReadonlyMap<string, File>;
-  contentType: string | null;
-  bodyBytes: number | null;
-  fieldNames: readonly string[];
-  reserved: { honeypot?: string | undefined; idempotencyKey?: string | undefined };
-}
+import { sensitiveFields, validateSubmission, type Submission } from './input';
 
 /** How much of the upstream answer `/response/text` holds. */
 export const RESPONSE_TEXT_MAX_BYTES = 64 * 1024;
@@ -240,7 +230,7 @@ export function shownBody(plan: UpstreamRequestPlan): unknown {
  * The input descriptor → uploaded file, for `as: "file"` rows: they render the descriptor the
  * parser put at `/input/<key>`, and the parser keeps the bytes under that same key.
  */
-function filesByDescriptor(submission: SubmissionFacts): Map<unknown, { name: string; file: File }> {
+function filesByDescriptor(submission: Submission): Map<unknown, { name: string; file: File }> {
   const map = new Map<unknown, { name: string; file: File }>();
   for (const [key, file] of submission.files) {
     const found = resolvePointer({ input: submission.input }, `/input/${key}`);
@@ -250,7 +240,7 @@ function filesByDescriptor(submission: SubmissionFacts): Map<unknown, { name: st
 }
 
 /** The file keys a plan's multipart `as: "file"` rows send. */
-export function usedFileKeys(plan: UpstreamRequestPlan, submission: SubmissionFacts): Set<string> {
+export function usedFileKeys(plan: UpstreamRequestPlan, submission: Submission): Set<string> {
   const used = new Set<string>();
   if (plan.body?.format !== 'multipart') return used;
   const files = filesByDescriptor(submission);
@@ -281,7 +271,7 @@ function safeFilename(name: string): string {
 }
 
 /** The request body of a plan, ready for `fetch`; files come from the submission. */
-function bodyOf(plan: UpstreamRequestPlan, submission: SubmissionFacts, used: Set<string>): string | FormData | null {
+function bodyOf(plan: UpstreamRequestPlan, submission: Submission, used: Set<string>): string | FormData | null {
   const body = plan.body;
   if (body === null) return null;
   if (body.format !== 'multipart') return body.text;
@@ -366,7 +356,7 @@ export function responseContextOf(answer: Pick<UpstreamAnswer, 'status' | 'heade
 export interface SendOptions {
   env: Env;
   record: StoredConnection;
-  submission: SubmissionFacts;
+  submission: Submission;
   /** Read the upstream's body and headers for `/response` (default true; see `readsResponse`). */
   readResponse?: boolean | undefined;
 }
@@ -472,11 +462,9 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
 export interface RunOptions {
   feed: FeedOutput;
   meta: RunMeta;
-  submission: SubmissionFacts;
+  submission: Submission;
   /** Honeypot check (the trigger; a dry run skips it). */
   honeypot: boolean;
-  /** Declared-schema validation (the parser's `validateSubmission`); throws its 400. */
-  validate: () => void;
   /** Really call the upstream (`record` then required), or map against `sample`. */
   send: boolean;
   record: StoredConnection | null;
@@ -502,7 +490,7 @@ export async function runFeed(options: RunOptions): Promise<RunResult> {
       result.data = safeData(feed, contextOf(input, meta));
       return result;
     }
-    options.validate();
+    validateSubmission(submission, feed);
     const context = contextOf(input, meta);
     result.condition = evaluateCondition(feed.condition, context);
     if (!result.condition.result) {
@@ -690,7 +678,7 @@ export interface RunLogFacts {
   meta: RunMeta;
   trigger: FeedTrigger;
   record: StoredConnection | null;
-  submission: SubmissionFacts | null;
+  submission: Submission | null;
   result: RunResult;
   answer: { status: number; location?: string };
   startedAt: number;

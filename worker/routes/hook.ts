@@ -17,7 +17,7 @@ import { readPathFor } from '../connections/read-path';
 import type { StoredConnection } from '../connections/records';
 import { sha256Hex } from '../connections/seal';
 import { AppError, toProblem } from '../errors';
-import { parseSubmission, validateSubmission, type Submission } from '../feeds/input';
+import { parseSubmission, type Submission } from '../feeds/input';
 import { pageResponse } from '../feeds/pages';
 import { triggerEntry, type TriggerEntry } from '../feeds/read-path';
 import {
@@ -206,14 +206,12 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
       }
       meta.idempotencyKey = idempotencyKey;
     }
-    const parsed = submission;
     record = (await readPathFor(env).relayEntry(feed.connection))?.record ?? null;
     result = await runFeed({
       feed,
       meta,
-      submission: parsed,
+      submission,
       honeypot: true,
-      validate: () => validateSubmission(parsed, feed),
       send: true,
       readResponse: readsResponse(feed),
       record,
