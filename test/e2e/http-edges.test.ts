@@ -135,3 +135,52 @@ test('absolute-form targets and CONNECT are refused before the Worker runs, reac
   assert.deepEqual([...requests, ...unexpected], []);
   assert.equal((await fetch(`${BASE_URL}/api/health`)).status, 200);
 });
+
+/** Writes `raw` on a fresh socket and answers the whole answer as it came on the wire (head and body). */
+function rawAnswer(raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(raw));
+    let text = '';
+    const finish = () => {
+      socket.destroy();
+      resolve(text);
+    };
+    socket.on('data', (d) => {
+      text += d;
+      const end = text.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
+      if (length ? text.length - end - 4 >= Number(length[1]) : text.endsWith('0\r\n\r\n')) finish();
+    });
+    socket.on('end', finish);
+    socket.on('error', reject);
+  });
+}
+
+test('the upstream’s connection headers never reach the caller, whether the answer is relayed as it came or copied', async () => {
+  const ns = `edge${randomUUID().replaceAll('-', '')}`;
+  await fetch(`${MOCK_ORIGIN}/__mock/${ns}/routes`, {
+    method: 'PUT',
+    body: JSON.stringify([
+      // Only what the runtime owns: relayed as it came.
+      { method: 'GET', path: '/v1/plain', responses: [{ json: { n: 1 }, headers: { 'Keep-Alive': 'timeout=123, max=7', ETag: '"p1"' } }] },
+      // A header the upstream names in Connection: the answer is copied without it.
+      { method: 'GET', path: '/v1/named', responses: [{ json: { n: 2 }, headers: { Connection: 'keep-alive, X-Upstream-Hop', 'X-Upstream-Hop': 'hop', 'Keep-Alive': 'timeout=123', ETag: '"n1"' } }] },
+    ]),
+  });
+  const { slug, key } = await relayTo(ns, { method: 'bearer', token: 'e2e-hop-token' });
+  for (const [path, etag, body] of [
+    ['/plain', '"p1"', '{"n":1}'],
+    ['/named', '"n1"', '{"n":2}'],
+  ] as const) {
+    const wire = await rawAnswer(`GET /relay/${slug}${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\nConnection: close\r\n\r\n`);
+    const [head = '', rest = ''] = wire.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 200 /, path);
+    const lines = head.toLowerCase().split('\r\n');
+    assert.ok(lines.includes(`etag: ${etag}`), `${path}: ${head}`);
+    assert.ok(!head.includes('timeout=123'), `${path}: the upstream's Keep-Alive reached the caller:\n${head}`);
+    assert.ok(!lines.some((l) => l.startsWith('x-upstream-hop:')), `${path}: ${head}`);
+    assert.ok(!lines.some((l) => l.startsWith('connection:') && l.includes('x-upstream-hop')), `${path}: ${head}`);
+    assert.ok(rest.includes(body), `${path}: ${rest}`);
+  }
+});

@@ -8,6 +8,17 @@ import { HTTP_TOKEN_PATTERN } from '../../contract/connection';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
 /**
+ * The hop-by-hop headers the runtime owns on an answer: when it writes a Worker's `Response` to the
+ * caller it frames the body itself and never sends the Response's own `Connection`, `Keep-Alive`,
+ * `TE`, `Trailer`, `Transfer-Encoding` or `Upgrade` (checked in workerd: an upstream answer carrying
+ * each of them, returned as it came, reaches the caller without any). Almost every HTTP/1.1
+ * upstream sends `Connection: keep-alive`, so these alone are no reason to copy an answer; a copy
+ * made for another reason drops them too. `Proxy-Connection` is not among them: the runtime sends
+ * it on, so it is dropped like the rest.
+ */
+const RUNTIME_OWNED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
  * Caller headers that never travel: the caller's credentials and cookies, headers that describe
  * the caller's network path (client IP and forwarding families: the upstream must not learn or
  * trust them), `Host` and framing (the runtime sets both for the upstream request), host
@@ -101,17 +112,21 @@ function startsWithAny(name: string, prefixes: readonly string[]): boolean {
 /**
  * The names in `headers` that may not travel, or `undefined` when there are none. One pass over
  * the names finds them and notes `Connection` (read only when present). In workerd a `get` or
- * `has` costs a good part of such a pass (measured), so the usual path makes none.
+ * `has` costs a good part of such a pass (measured), so the usual path makes none. Names in
+ * `owned` (the runtime drops them itself) are listed only when something else is.
  */
-function namesToDrop(headers: Headers, fixed: ReadonlySet<string>, prefixes: readonly string[]): string[] | undefined {
+function namesToDrop(headers: Headers, fixed: ReadonlySet<string>, prefixes: readonly string[], owned?: ReadonlySet<string>): string[] | undefined {
   let dropped: string[] | undefined;
+  let ownedPresent: string[] | undefined;
   let connection = false;
   for (const name of headers.keys()) {
     if (name === 'connection') connection = true;
-    if (HOP_BY_HOP.has(name) || fixed.has(name) || startsWithAny(name, prefixes)) (dropped ??= []).push(name);
+    if (owned?.has(name)) (ownedPresent ??= []).push(name);
+    else if (HOP_BY_HOP.has(name) || fixed.has(name) || startsWithAny(name, prefixes)) (dropped ??= []).push(name);
   }
   const named = connection ? connectionNamed(headers.get('connection') ?? '') : undefined;
   if (named) for (const name of named) (dropped ??= []).push(name);
+  if (dropped && ownedPresent) dropped.push(...ownedPresent);
   return dropped;
 }
 
@@ -133,7 +148,7 @@ export function upstreamRequestHeaders(incoming: Headers): Headers {
  * of a streamed answer measured about 20 µs of workerd CPU per call).
  */
 export function droppedResponseHeaders(headers: Headers): string[] | undefined {
-  return namesToDrop(headers, DROPPED_RESPONSE_HEADERS, DROPPED_RESPONSE_PREFIXES);
+  return namesToDrop(headers, DROPPED_RESPONSE_HEADERS, DROPPED_RESPONSE_PREFIXES, RUNTIME_OWNED_RESPONSE_HEADERS);
 }
 
 /**
