@@ -198,13 +198,25 @@ async function main() {
   });
   try {
     if (stack.relayMissing) throw new Error(`the relay does not work: ${stack.relayMissing}`);
-    const all = { bare: stack.targets.bare, relay: stack.targets.relay, ...stack.extraTargets };
+    // With --feed and --compare: the feed trigger of each build against this build's relay doing the same POST.
+    const feedOf = argv.includes('--feed') && compare.length > 0;
+    /** @type {Record<string, import('./stack.js').Target>} */
+    const all = feedOf ? {} : { bare: stack.targets.bare, relay: stack.targets.relay, ...stack.extraTargets };
+    if (feedOf) {
+      const own = await stack.feedTargets();
+      all.bare = own.relayPost;
+      all.relay = own.feed;
+      for (const [name, target] of Object.entries(stack.extraTargets)) {
+        if (!name.startsWith('relay:')) continue;
+        all[name.replace(/^relay:/, 'feed:')] = (await stack.feedTargets(new URL(target.url).origin)).feed;
+      }
+    }
     const names = Object.keys(all);
 
     // 1. Steps weighed one by one, in round-robin slices; req/s, and the CPU time each Worker's
     //    workerd process used per call (read from /proc around each slice: steadier than req/s
     //    when other work shares the machine).
-    const processOf = (/** @type {string} */ name) => (name === 'relay' ? 'product' : name);
+    const processOf = (/** @type {string} */ name) => (name === 'relay' ? 'product' : feedOf && name === 'bare' ? 'product' : name.replace(/^feed:/, 'relay:'));
     for (const name of names) await stack.drive(/** @type {any} */ (all)[name], { connections: CONNECTIONS, duration: 0.5 });
     /** @type {Record<string, number>} */
     const cpuUs = Object.fromEntries(names.map((n) => [n, 0]));
@@ -223,7 +235,7 @@ async function main() {
       results[name] = { ...r, cpu: /** @type {number} */ (cpuUs[name]) / r.ok };
     }
     const bare = /** @type {import('./stack.js').LoadResult & { cpu: number }} */ (results.bare);
-    process.stdout.write(`\nSteps of the relay path on top of bare (${CONNECTIONS} callers, ${SLICES} x ${SLICE_S} s each, round-robin):\n`);
+    process.stdout.write(`\n${feedOf ? "The feed trigger of each build (bare: this build's relay doing the same POST; " : "Steps of the relay path on top of bare ("}${CONNECTIONS} callers, ${SLICES} x ${SLICE_S} s each, round-robin):\n`);
     process.stdout.write(
       `${table(
         ['worker', 'req/s', 'x bare', 'p50 ms', 'p99 ms', 'workerd CPU µs/call', 'CPU - bare'],

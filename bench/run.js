@@ -926,6 +926,10 @@ ${targetTable}
   process), the mock token endpoint and mock upstream (Node, another process), and workerd (one
   per Worker, started through Miniflare's API with no dev proxy). They share the cores, so the
   absolute figures are those of a small machine, not of Cloudflare's network.
+- The Workers' console lines (one per feed run, FEEDS.md §3.8) are written by workerd and read by
+  Miniflare as always, then dropped rather than printed (warnings and errors are printed): on
+  Cloudflare they go to Workers Logs, off the machine, and thousands a second printed here would
+  flood the bench's output. npm start prints them, as it does for a user.
 - **direct** is the mock upstream alone; **bare** adds a passthrough Worker on the same runtime
   (no key check, no KV, no token): the most any relay on this platform could do. **relay** is the
   product's \`/relay/${SLUG}/…\` with a warm token cache, carrying the same request (same path,

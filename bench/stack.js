@@ -241,10 +241,11 @@ export async function startStack(options) {
        * mapped to a JSON body POSTed to `/items` (no response mapping: the JSON caller gets
        * `{ok, runId}`), and the relay doing the same call (the same JSON body,
        * `POST /relay/<slug>/items`). Both answer 200 when measured.
+       * @param {string} [origin] the product it is made on (default: the measured one)
        * @returns {Promise<{ feed: Target, relayPost: Target }>}
        */
-      async feedTargets() {
-        const created = await call(`${productUrl}/api/feeds`, {
+      async feedTargets(origin = productUrl) {
+        const created = await call(`${origin}/api/feeds`, {
           method: 'POST',
           headers: admin,
           json: {

@@ -101,6 +101,18 @@ function cpuMicros(pid) {
 }
 
 /**
+ * The Workers' console lines: warnings and errors are printed (a failing run shows why), the rest
+ * are dropped. Each feed run writes one line (FEEDS.md §3.8), thousands a second under
+ * load: on Cloudflare they go to Workers Logs, off the machine; printed here they would flood the
+ * bench's output and take the shared cores from what is measured. workerd still writes every
+ * line, and Miniflare still reads and parses it.
+ * @param {{ level: string, message: string }} log
+ */
+function handleStructuredLogs({ level, message }) {
+  if (level === 'error' || level === 'warn') console.error(message);
+}
+
+/**
  * @param {import('miniflare').V4MiniflareOptions} options
  * @returns {Promise<string>} the origin it serves on
  */
@@ -111,6 +123,7 @@ async function start(options) {
       port: 0,
       logRequests: false,
       verbose: false,
+      handleStructuredLogs,
       ...options,
     }),
   );
@@ -163,7 +176,7 @@ async function isolates(msg) {
       durableObjects: { HOMES: { className: COUNTED_HOME_CLASS, scriptName: 'iso-home', useSQLite: true } },
     })),
   ];
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, logRequests: false, verbose: false, workers }));
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, logRequests: false, verbose: false, handleStructuredLogs, workers }));
   running.push(mf);
   const known = new Set(pids.values());
   await mf.ready;

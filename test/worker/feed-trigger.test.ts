@@ -64,6 +64,27 @@ describe('a JSON caller', () => {
       expect(readsResponse(v.parse(FeedInputSchema, feedOf('x', reading))), JSON.stringify(reading)).toBe(true);
     }
   });
+
+  it('fills /meta for the templates: the run id, the caller’s origin and the country the runtime puts in request.cf', async () => {
+    const fields = [
+      { target: '/email', value: '{{/input/email}}' },
+      { target: '/run', value: '{{/meta/runId}}' },
+      { target: '/origin', value: '{{/meta/origin}}' },
+      { target: '/country', value: '{{/meta/country}}', ifMissing: 'null' },
+    ];
+    const { mock, key } = await setup({ request: { method: 'POST', path: '/members', body: { format: 'json', fields } } });
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const init = { headers: { 'Content-Type': 'application/json', Origin: SHOP }, body: JSON.stringify({ email: 'a@b.example' }) };
+    const withCountry = await hook(key, { ...init, cf: { country: 'NL' } } as RequestInit);
+    const { runId } = (await withCountry.json()) as { runId: string };
+    expect(withCountry.status).toBe(200);
+    const without = await hook(key, init);
+    expect(without.status).toBe(200);
+    const [first, second] = await mock.requestsTo('/api/members');
+    expect(JSON.parse(first!.body)).toEqual({ email: 'a@b.example', run: runId, origin: SHOP, country: 'NL' });
+    // No country known (no `request.cf.country`): the row's ifMissing applies.
+    expect(JSON.parse(second!.body)).toMatchObject({ email: 'a@b.example', origin: SHOP, country: null });
+  });
 });
 
 const unknownKey = `fpk_${'a'.repeat(26)}`;

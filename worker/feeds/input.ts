@@ -112,14 +112,20 @@ export function isFileDescriptor(value: unknown): value is FileDescriptor {
 
 function contentTypeOf(header: string | null, feed: FeedOutput): FeedContentType {
   const accepted = feed.trigger.contentTypes;
-  const mediaTypes = accepted.map((kind) => FEED_MEDIA_TYPES[kind]);
-  const refuse = (detail: string) => new AppError('unsupported-content-type', { detail, headers: { 'Accept-Post': mediaTypes.join(', ') } });
-  const sendOne = `Send the body as ${mediaTypes.length === 1 ? mediaTypes[0] : `${mediaTypes.slice(0, -1).join(', ')} or ${mediaTypes.at(-1)}`}.`;
-  if (header === null || header.trim() === '') throw refuse(`The request has no Content-Type. ${sendOne}`);
+  // The refusal's words are put together only for a refusal.
+  const refuse = (detail: string) => {
+    const mediaTypes = accepted.map((kind) => FEED_MEDIA_TYPES[kind]);
+    return new AppError('unsupported-content-type', { detail, headers: { 'Accept-Post': mediaTypes.join(', ') } });
+  };
+  const sendOne = () => {
+    const mediaTypes = accepted.map((kind) => FEED_MEDIA_TYPES[kind]);
+    return `Send the body as ${mediaTypes.length === 1 ? mediaTypes[0] : `${mediaTypes.slice(0, -1).join(', ')} or ${mediaTypes.at(-1)}`}.`;
+  };
+  if (header === null || header.trim() === '') throw refuse(`The request has no Content-Type. ${sendOne()}`);
   const [essence = '', ...params] = header.split(';');
   const media = essence.trim().toLowerCase();
   const kind = (Object.keys(FEED_MEDIA_TYPES) as FeedContentType[]).find((k) => FEED_MEDIA_TYPES[k] === media);
-  if (kind === undefined || !accepted.includes(kind)) throw refuse(`This feed does not accept this content type. ${sendOne}`);
+  if (kind === undefined || !accepted.includes(kind)) throw refuse(`This feed does not accept this content type. ${sendOne()}`);
   for (const param of params) {
     const eq = param.indexOf('=');
     if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;

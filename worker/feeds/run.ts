@@ -65,15 +65,29 @@ export interface RunMeta {
   errorCode?: string | undefined;
 }
 
+/**
+ * `/meta` of a run as the templates read it: the set fields of `meta`. A field `meta` defines with
+ * a getter (the trigger's `country`, from `request.cf`, which the runtime parses on first access)
+ * stays a getter, read only by a template that reads it.
+ */
 function metaDoc(meta: RunMeta): Record<string, unknown> {
   const doc: Record<string, unknown> = Object.create(null);
-  for (const [key, value] of Object.entries(meta)) if (value !== undefined && value !== null) doc[key] = value;
+  for (const key of Object.keys(meta)) {
+    const field = Object.getOwnPropertyDescriptor(meta, key)!;
+    if (field.get) Object.defineProperty(doc, key, { get: field.get, enumerable: true });
+    else if (field.value !== undefined && field.value !== null) doc[key] = field.value;
+  }
   return doc;
 }
 
 /** The templates' context of a run. */
 export function contextOf(input: unknown, meta: RunMeta, response?: ResponseContext): RenderContext {
   return { input, meta: metaDoc(meta), ...(response ? { response } : {}) };
+}
+
+/** A context with the upstream's answer added (the same `/input` and `/meta`). */
+function withResponse(context: RenderContext, response: ResponseContext): RenderContext {
+  return { input: context.input, meta: context.meta, response };
 }
 
 /** The upstream's answer as the run keeps it. */
@@ -254,14 +268,21 @@ export function usedFileKeys(plan: UpstreamRequestPlan, submission: Submission):
 }
 
 /** The names of the feed's sensitive fields (the parser lists them as `/input/<name>` pointers). */
-export function sensitiveNames(feed: FeedOutput): Set<string> {
-  const names = new Set<string>();
-  for (const pointer of sensitiveFields(feed)) {
-    const tokens = parsePointer(pointer);
-    if (tokens[0] === 'input' && tokens.length === 2) names.add(tokens[1]!);
+export function sensitiveNames(feed: FeedOutput): ReadonlySet<string> {
+  let names = sensitiveByFeed.get(feed);
+  if (names === undefined) {
+    names = new Set<string>();
+    for (const pointer of sensitiveFields(feed)) {
+      const tokens = parsePointer(pointer);
+      if (tokens[0] === 'input' && tokens.length === 2) names.add(tokens[1]!);
+    }
+    sensitiveByFeed.set(feed, names);
   }
   return names;
 }
+
+/** `sensitiveNames` per feed object (worked out once). */
+const sensitiveByFeed = new WeakMap<FeedOutput, Set<string>>();
 
 /** Turns a multipart header value into a filename the upstream can take: no CR, LF or quotes, at most 255 bytes. */
 function safeFilename(name: string): string {
@@ -290,12 +311,15 @@ function bodyOf(plan: UpstreamRequestPlan, submission: Submission, used: Set<str
   return form;
 }
 
+/** Decodes UTF-8, malformed bytes as U+FFFD (holds no state between calls without `stream`). */
+const decoder = new TextDecoder();
+
 /**
- * Reads the first `max` bytes of a body as text, cancelling the rest; `complete` when it all fit.
+ * Reads the first `max` bytes of a body as text (`decode` false: read, not decoded), cancelling the rest; `complete` when it all fit.
  * Past `deadline` (epoch ms) it stops (not complete) and keeps what arrived, or nothing for a body
  * of a declared length within `max` (read in one call).
  */
-async function readStart(response: Response, max: number, deadline: number): Promise<{ text: string; complete: boolean }> {
+async function readStart(response: Response, max: number, deadline: number, decode = true): Promise<{ text: string; complete: boolean }> {
   const body = response.body;
   if (body === null) return { text: '', complete: true };
   const declared = response.headers.get('Content-Length');
@@ -311,7 +335,7 @@ async function readStart(response: Response, max: number, deadline: number): Pro
       const bytes = await Promise.race([response.arrayBuffer(), late]);
       if (bytes === 'late') return { text: '', complete: false };
       const fits = bytes.byteLength <= max;
-      return { text: new TextDecoder().decode(fits ? bytes : new Uint8Array(bytes, 0, max)), complete: fits };
+      return { text: decode ? decoder.decode(fits ? bytes : new Uint8Array(bytes, 0, max)) : '', complete: fits };
     } catch {
       return { text: '', complete: false };
     } finally {
@@ -343,8 +367,8 @@ async function readStart(response: Response, max: number, deadline: number): Pro
     if (timer !== undefined) clearTimeout(timer);
   }
   if (!complete) await reader.cancel().catch(() => undefined);
-  const bytes = firstBytes(chunks, Math.min(size, max));
-  return { text: new TextDecoder().decode(bytes), complete: complete && size <= max };
+  const text = decode ? decoder.decode(firstBytes(chunks, Math.min(size, max))) : '';
+  return { text, complete: complete && size <= max };
 }
 
 /** `/response` of an upstream answer. */
@@ -415,7 +439,9 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   const door = new TokenDoor(env);
   const started = Date.now();
   const at = new Date(started).toISOString();
-  const url = shownUrl(plan, record);
+  // Each attempt's URL is the logged one (query values out, sensitive values masked), which
+  // `runEntry` writes into every attempt; nothing else reads it.
+  const url = '';
   let response: Response;
   try {
     response = await sendUpstream(request, timed, plan.path, plan.query, {
@@ -438,8 +464,7 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   // even when nothing of the feed uses `/response`: a body read to its end lets the runtime reuse
   // the upstream connection, where a cancelled one closes it. Only then is it parsed.
   const reading = options.readResponse ?? true;
-  const read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs);
-  if (!reading) read.text = '';
+  const read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs, reading);
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
   if (reading) for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;
@@ -508,12 +533,12 @@ export async function runFeed(options: RunOptions): Promise<RunResult> {
       : options.sample!;
     result.upstream = upstream;
     result.outcome = upstreamOutcome(feed, upstream.status);
-    const withResponse = contextOf(input, meta, responseContextOf(upstream));
+    const answered = withResponse(context, responseContextOf(upstream));
     if (result.outcome === 'success') {
-      result.data = answerMapping(() => renderResponseData(feed, withResponse, result.warnings));
+      result.data = answerMapping(() => renderResponseData(feed, answered, result.warnings));
       return result;
     }
-    const detail = answerMapping(() => errorDetailOf(feed, withResponse));
+    const detail = answerMapping(() => errorDetailOf(feed, answered));
     const extensions = { upstreamStatus: upstream.status };
     const problem =
       result.outcome === 'client-error'
@@ -733,8 +758,9 @@ export function runEntry(facts: RunLogFacts): CallInput {
     feedId: meta.feedId,
     runId: meta.runId,
     trigger: facts.trigger,
-    // Plain data: the parser and the builder make null-prototype objects, which RPC cannot carry.
-    detail: JSON.parse(JSON.stringify(detail)) as FeedRunDetail,
+    // Plain data: the parser and the builder make null-prototype objects, which RPC cannot carry;
+    // they are in a detail only at level `values` (the metadata is built here, of plain objects).
+    detail: feed.log.level === 'values' ? (JSON.parse(JSON.stringify(detail)) as FeedRunDetail) : detail,
   };
 }
 

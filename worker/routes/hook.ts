@@ -155,6 +155,26 @@ function countryOf(request: Request): string | undefined {
   return typeof country === 'string' ? country : undefined;
 }
 
+/**
+ * Gives `meta` its `country` as a getter, read (once) only when a template reads `/meta/country`:
+ * the runtime parses `request.cf` on first access, a cost most runs need not pay.
+ */
+function defineCountry(meta: RunMeta, request: Request): void {
+  let read = false;
+  let country: string | undefined;
+  Object.defineProperty(meta, 'country', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!read) {
+        read = true;
+        country = countryOf(request);
+      }
+      return country;
+    },
+  });
+}
+
 /** Answers one trigger request (see the module header). */
 async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | undefined): Promise<Response> {
   const startedAt = Date.now();
@@ -183,8 +203,8 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
     receivedAt: new Date(startedAt).toISOString(),
     origin,
     contentType: null,
-    country: countryOf(request),
   };
+  defineCountry(meta, request);
 
   let trigger: FeedTrigger = feed.trigger.browser.enabled && request.headers.get('Authorization') === null ? 'browser' : 'server';
   let keyName: string | null = null;
