@@ -65,18 +65,9 @@ export interface RunMeta {
   errorCode?: string | undefined;
 }
 
-/**
- * `/meta` of a run as the templates read it: the set fields of `meta`. A field `meta` defines with
- * a getter (the trigger's `country`, from `request.cf`, which the runtime parses on first access)
- * stays a getter, read only by a template that reads it.
- */
 function metaDoc(meta: RunMeta): Record<string, unknown> {
   const doc: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(meta)) {
-    const field = Object.getOwnPropertyDescriptor(meta, key)!;
-    if (field.get) Object.defineProperty(doc, key, { get: field.get, enumerable: true });
-    else if (field.value !== undefined && field.value !== null) doc[key] = field.value;
-  }
+  for (const [key, value] of Object.entries(meta)) if (value !== undefined && value !== null) doc[key] = value;
   return doc;
 }
 

@@ -155,24 +155,17 @@ function countryOf(request: Request): string | undefined {
   return typeof country === 'string' ? country : undefined;
 }
 
+const countryReaders = new WeakMap<FeedOutput, boolean>();
+
 /**
- * Gives `meta` its `country` as a getter, read (once) only when a template reads `/meta/country`:
- * the runtime parses `request.cf` on first access, a cost most runs need not pay.
+ * Whether a feed's templates may read `/meta/country` (a pointer to it, or to the whole `/meta`),
+ * worked out once per feed object: the runtime parses `request.cf` on first access, a cost the
+ * runs of other feeds need not pay.
  */
-function defineCountry(meta: RunMeta, request: Request): void {
-  let read = false;
-  let country: string | undefined;
-  Object.defineProperty(meta, 'country', {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      if (!read) {
-        read = true;
-        country = countryOf(request);
-      }
-      return country;
-    },
-  });
+function readsCountry(feed: FeedOutput): boolean {
+  let reads = countryReaders.get(feed);
+  if (reads === undefined) countryReaders.set(feed, (reads = /\/meta(?:\/country|(?![\w/~]))/.test(JSON.stringify(feed))));
+  return reads;
 }
 
 /** Answers one trigger request (see the module header). */
@@ -203,8 +196,8 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
     receivedAt: new Date(startedAt).toISOString(),
     origin,
     contentType: null,
+    country: readsCountry(feed) ? countryOf(request) : undefined,
   };
-  defineCountry(meta, request);
 
   let trigger: FeedTrigger = feed.trigger.browser.enabled && request.headers.get('Authorization') === null ? 'browser' : 'server';
   let keyName: string | null = null;
