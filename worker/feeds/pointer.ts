@@ -59,7 +59,8 @@ export function resolvePointer(document: unknown, pointer: string | readonly str
 export class PointerWriter {
   private rootValue: unknown = undefined;
   private hasRoot = false;
-  private readonly built = new WeakSet<object>();
+  /** A `Set`, not a `WeakSet`: a writer lives for one render, and weak sets cost the collector more. */
+  private readonly built = new Set<object>();
 
   /** The value built so far (`undefined` before the first write). */
   get value(): unknown {
