@@ -110,6 +110,8 @@ export function isFileDescriptor(value: unknown): value is FileDescriptor {
 
 // ---- Content type and size
 
+const KIND_OF_MEDIA_TYPE = new Map((Object.keys(FEED_MEDIA_TYPES) as FeedContentType[]).map((kind) => [FEED_MEDIA_TYPES[kind], kind]));
+
 function contentTypeOf(header: string | null, feed: FeedOutput): FeedContentType {
   const accepted = feed.trigger.contentTypes;
   // The refusal's words are put together only for a refusal.
@@ -124,7 +126,7 @@ function contentTypeOf(header: string | null, feed: FeedOutput): FeedContentType
   if (header === null || header.trim() === '') throw refuse(`The request has no Content-Type. ${sendOne()}`);
   const [essence = '', ...params] = header.split(';');
   const media = essence.trim().toLowerCase();
-  const kind = (Object.keys(FEED_MEDIA_TYPES) as FeedContentType[]).find((k) => FEED_MEDIA_TYPES[k] === media);
+  const kind = KIND_OF_MEDIA_TYPE.get(media);
   if (kind === undefined || !accepted.includes(kind)) throw refuse(`This feed does not accept this content type. ${sendOne()}`);
   for (const param of params) {
     const eq = param.indexOf('=');
@@ -196,6 +198,9 @@ type Entry = readonly [name: string, value: string | File];
 
 const DESCRIPTORS = new WeakSet<object>();
 
+/** UTF-8 that fails on malformed bytes (holds no state between calls without `stream`). */
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 async function parseBody(kind: FeedContentType, header: string, body: ReadableStream<Uint8Array> | Uint8Array, counter: Counter, feed: FeedOutput): Promise<Submission> {
   const limit = bodyLimit(kind, feed);
   const tooLargeOr = (other: () => AppError): AppError => (counter.over ? bodyTooLarge(kind, limit) : other());
@@ -225,7 +230,7 @@ async function parseBody(kind: FeedContentType, header: string, body: ReadableSt
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    text = strictDecoder.decode(bytes);
   } catch {
     throw new AppError('malformed-body', { detail: 'The body is not valid UTF-8.' });
   }
