@@ -181,6 +181,12 @@ function runCli(/** @type {string} */ script, /** @type {string[]} */ cliArgs, /
   return { status: res.status, out: `${res.stdout ?? ''}${res.stderr ?? ''}` };
 }
 
+/** `a[i] / b[i]` for each slice both have. @param {number[] | undefined} a @param {number[] | undefined} b */
+function pairRatios(a, b) {
+  const n = Math.min(a?.length ?? 0, b?.length ?? 0);
+  return Array.from({ length: n }, (_, i) => /** @type {number} */ (a?.[i]) / /** @type {number} */ (b?.[i]));
+}
+
 function build() {
   log('vite build');
   const res = runCli('vite/bin/vite.js', ['build', '--logLevel', 'warn']);
@@ -315,20 +321,23 @@ async function main() {
       /** CPU µs of each Worker's workerd process while its own slices ran. */
       /** @type {Record<string, number>} */
       const cpuUs = { bare: 0, relay: 0, start: 0 };
+      /** req/s of each slice, by name (slice i of each name ran next to slice i of the others). @type {Record<string, number[]>} */
+      const sliceRps = { bare: [], relay: [], start: [] };
       for (let i = 0; i < opts.slices; i++) {
         const order = i % 2 ? [...names].reverse() : names;
         for (const name of order) {
           const process = name === 'relay' ? 'product' : name;
           const before = (await cpu())[process] ?? NaN;
-          await drive(targetOf(name), { ...shapeOf(connections, opts.slices), bucket: `${name}${tag}` });
+          const slice = await drive(targetOf(name), { ...shapeOf(connections, opts.slices), bucket: `${name}${tag}` });
           cpuUs[name] = /** @type {number} */ (cpuUs[name]) + ((await cpu())[process] ?? NaN) - before;
+          sliceRps[name]?.push(slice.rps);
         }
       }
-      /** @type {Record<string, LoadResult & { cpuUsPerCall: number }>} */
+      /** @type {Record<string, LoadResult & { cpuUsPerCall: number, sliceRps: number[] }>} */
       const out = {};
       for (const name of names) {
         const result = await take(`${name}${tag}`);
-        out[name] = { ...result, cpuUsPerCall: /** @type {number} */ (cpuUs[name]) / result.ok };
+        out[name] = { ...result, cpuUsPerCall: /** @type {number} */ (cpuUs[name]) / result.ok, sliceRps: sliceRps[name] ?? [] };
       }
       return out;
     };
@@ -342,18 +351,21 @@ async function main() {
       for (const name of names) await warm(pair[name], opts.connections);
       /** @type {Record<string, number>} */
       const cpuUs = { relayPost: 0, feed: 0 };
+      /** @type {Record<string, number[]>} */
+      const sliceRps = { relayPost: [], feed: [] };
       for (let i = 0; i < opts.slices; i++) {
         for (const name of i % 2 ? [...names].reverse() : names) {
           const before = (await cpu()).product ?? NaN;
-          await drive(pair[name], { ...shapeOf(opts.connections, opts.slices), bucket: name });
+          const slice = await drive(pair[name], { ...shapeOf(opts.connections, opts.slices), bucket: name });
           cpuUs[name] = /** @type {number} */ (cpuUs[name]) + ((await cpu()).product ?? NaN) - before;
+          sliceRps[name]?.push(slice.rps);
         }
       }
-      /** @type {Record<string, LoadResult & { cpuUsPerCall: number }>} */
+      /** @type {Record<string, LoadResult & { cpuUsPerCall: number, sliceRps: number[] }>} */
       const out = {};
       for (const name of names) {
         const result = await take(name);
-        out[name] = { ...result, cpuUsPerCall: /** @type {number} */ (cpuUs[name]) / result.ok };
+        out[name] = { ...result, cpuUsPerCall: /** @type {number} */ (cpuUs[name]) / result.ok, sliceRps: sliceRps[name] ?? [] };
       }
       return out;
     };
@@ -485,6 +497,9 @@ async function main() {
         startCpuPerCallDiffUs: round.start ? round.start.cpuUsPerCall - round.bare.cpuUsPerCall : NaN,
         feedThroughput: round.feed ? round.feed.rps / round.relayPost.rps : NaN,
         feedCpuPerCallDiffUs: round.feed ? round.feed.cpuUsPerCall - round.relayPost.cpuUsPerCall : NaN,
+        // Each slice against the slice it ran next to (same index, alternating order).
+        relaySlices: pairRatios(round.relay.sliceRps, round.bare.sliceRps),
+        feedSlices: round.feed ? pairRatios(round.feed.sliceRps, round.relayPost.sliceRps) : [],
       };
       rounds.push(round);
       log(
@@ -615,6 +630,8 @@ async function main() {
         startThroughput: spread(per((r) => r.ratio?.startThroughput)),
         feedThroughput: spread(per((r) => r.ratio?.feedThroughput)),
         feedCpuPerCallDiffUs: spread(per((r) => r.ratio?.feedCpuPerCallDiffUs)),
+        relaySlices: { ...spread(rounds.flatMap((r) => r.ratio?.relaySlices ?? [])), count: rounds.reduce((n, r) => n + (r.ratio?.relaySlices?.length ?? 0), 0) },
+        feedSlices: { ...spread(rounds.flatMap((r) => r.ratio?.feedSlices ?? [])), count: rounds.reduce((n, r) => n + (r.ratio?.feedSlices?.length ?? 0), 0) },
         startManyThroughput: spread(per((r) => r.ratio?.startManyThroughput)),
         startP50DiffMs1: spread(per((r) => r.ratio?.startP50DiffMs1)),
         startCpuPerCallDiffUs: spread(per((r) => r.ratio?.startCpuPerCallDiffUs)),
@@ -763,6 +780,7 @@ function render(res) {
     ['figure', 'min', 'median', 'max'],
     [
       ['relay/bare throughput', fmt(r.throughput.min, 3), fmt(r.throughput.median, 3), fmt(r.throughput.max, 3)],
+      [`relay/bare throughput, each slice against its neighbour (${r.relaySlices?.count ?? 0} pairs)`, fmt(r.relaySlices?.min ?? NaN, 3), fmt(r.relaySlices?.median ?? NaN, 3), fmt(r.relaySlices?.max ?? NaN, 3)],
       ['relay/bare p50', fmt(r.p50.min, 3), fmt(r.p50.median, 3), fmt(r.p50.max, 3)],
       ['relay/bare p99', fmt(r.p99.min, 3), fmt(r.p99.median, 3), fmt(r.p99.max, 3)],
       ['relay p50 - bare p50 (ms)', fmt(r.p50DiffMs.min, 2), fmt(r.p50DiffMs.median, 2), fmt(r.p50DiffMs.max, 2)],
@@ -786,6 +804,7 @@ function render(res) {
         ? [
             ['feed trigger/relay throughput, same POST (goal >= 0.8)', fmt(r.feedThroughput.min, 3), fmt(r.feedThroughput.median, 3), fmt(r.feedThroughput.max, 3)],
             ['feed trigger - relay workerd CPU per call (µs)', fmt(r.feedCpuPerCallDiffUs.min), fmt(r.feedCpuPerCallDiffUs.median), fmt(r.feedCpuPerCallDiffUs.max)],
+            [`feed trigger/relay throughput, each slice against its neighbour (${r.feedSlices?.count ?? 0} pairs)`, fmt(r.feedSlices?.min ?? NaN, 3), fmt(r.feedSlices?.median ?? NaN, 3), fmt(r.feedSlices?.max ?? NaN, 3)],
           ]
         : []),
       [`token requests per 10,000 warm calls (${res.meta.settings.tokenConnections} callers)`, fmt(t.warmPer10k.min, 1), fmt(t.warmPer10k.median, 1), fmt(t.warmPer10k.max, 1)],
@@ -943,7 +962,10 @@ ${targetTable}
   public-only egress Worker (its cost is in the findings below).
 - bare, relay and npm start are measured in alternating slices (${s.slices} per round and load
   level, in turn and in reverse turn), so that other work on the machine weighs on all alike;
-  direct runs alone.
+  direct runs alone. The rows "each slice against its neighbour" take every slice's req/s
+  against the slice of the other Worker that ran next to it (10 callers; the feed against the
+  relay's POST), over all rounds: a burst of other work then spoils one pair, not a round, so their
+  median is steadier than the median of 3 rounds. The targets are judged on the rounds.
 - **Memory** is the resident set (Linux /proc VmRSS) of npm start's Node process and its workerd,
   sampled every second over ${s.memorySeconds} s of load at ${s.many || s.connections} callers, after the rounds (the warm-up).
 - Latencies are measured by the caller for answered (2xx) requests, in ms with sub-millisecond
