@@ -679,15 +679,20 @@ describe('CORS', () => {
     const other = 'https://www.shop.example';
     const { mock, key } = await setup({ trigger: { browser: { enabled: true, allowedOrigins: [SHOP, other] } } });
     await mock.on('POST', '/api/members', { status: 201, json: {} });
-    for (const origin of [SHOP, other]) {
+    // Each origin twice, in turn: the answers' kept header sets never mix origins or content types.
+    for (const origin of [SHOP, other, SHOP, other]) {
       const ok = await jsonPost(key, { email: 'a@b.example' }, {}, origin);
       expect(ok.headers.get('Access-Control-Allow-Origin')).toBe(origin);
+      expect(ok.headers.get('Content-Type')).toBe('application/json');
+      expect(ok.headers.get('Cache-Control')).toBe('no-store');
       expect(ok.headers.get('Vary')).toBe('Origin');
       expect(ok.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After, Idempotent-Replayed');
       expect(ok.headers.get('Access-Control-Allow-Credentials')).toBeNull();
       const bad = await jsonPost(key, { name: 'no email' }, {}, origin);
       expect(bad.status).toBe(400);
       expect(bad.headers.get('Access-Control-Allow-Origin')).toBe(origin);
+      expect(bad.headers.get('Content-Type')).toBe('application/problem+json');
+      expect(bad.headers.get('X-Content-Type-Options')).toBe('nosniff');
     }
     const refused = await jsonPost(key, { email: 'a@b.example' }, {}, 'https://evil.example');
     expect(refused.headers.get('Access-Control-Allow-Origin')).toBeNull();
