@@ -357,6 +357,10 @@ describe('POST /api/connections/<slug>/request', () => {
     const answer = JSON.parse(text) as TestRequestAnswer;
     expect(answer).toMatchObject({ status: 201, body: '{"id":7}', truncated: false });
     expect(answer.headers).toContainEqual(['x-order', '7']);
+    // As a caller would receive it: without the connection headers the runtime writes itself.
+    const names = answer.headers.map(([name]) => name);
+    expect(names).toContain('content-type');
+    for (const owned of ['connection', 'keep-alive', 'transfer-encoding']) expect(names).not.toContain(owned);
     expect(answer.token).toBeUndefined();
     const [received] = (await m.received()).requests;
     expect(received).toMatchObject({ method: 'POST', rawUrl: '/v2/orders?dry=yes', body: '{"item":1}' });

@@ -113,6 +113,9 @@ describe('POST /api/feeds/<id>/dry-run', () => {
     expect(text).not.toContain(UPSTREAM_SECRET);
     const answer = JSON.parse(text);
     expect(answer.upstream).toMatchObject({ status: 201, body: { id: 'm_9' } });
+    // The upstream's headers as a caller would receive them (`/response/headers`): none the runtime writes itself.
+    expect(answer.upstream.headers['content-type']).toBe('application/json');
+    for (const owned of ['connection', 'keep-alive', 'transfer-encoding']) expect(answer.upstream.headers[owned], owned).toBeUndefined();
     expect(answer.runId).toMatch(/^run_/);
     const [sent] = await mock.requestsTo('/api/lists/9/members');
     expect(sent!.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);

@@ -21,6 +21,7 @@ import { AppError, PROBLEMS, type ProblemCode } from '../errors';
 import { TokenDoor } from '../oauth/token-door';
 import { sendUpstream, type RelayTrace } from '../relay/relay';
 import type { OutgoingRequest } from '../relay/forward';
+import { headersOnTheWire } from '../relay/headers';
 import { firstBytes } from '../http';
 import { evaluateCondition, type ConditionResult } from './condition';
 import {
@@ -479,7 +480,7 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   const read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs, reading);
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
-  if (reading) for (const [name, value] of response.headers) if (name !== 'set-cookie') answerHeaders[name] = value;
+  if (reading) for (const [name, value] of headersOnTheWire(response.headers)) if (name !== 'set-cookie') answerHeaders[name] = value;
   let parsed: unknown;
   if (reading && read.complete && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(response.headers.get('Content-Type') ?? '')) {
     try {

@@ -152,6 +152,15 @@ export function droppedResponseHeaders(headers: Headers): string[] | undefined {
 }
 
 /**
+ * An answer's headers as a caller receives them over HTTP: without those the runtime owns (see
+ * `RUNTIME_OWNED_RESPONSE_HEADERS`), which an answer relayed as it came still holds in memory. For
+ * showing an answer (the dashboard's test request), not for the hot path.
+ */
+export function headersOnTheWire(headers: Headers): [string, string][] {
+  return [...headers].filter(([name]) => !RUNTIME_OWNED_RESPONSE_HEADERS.has(name));
+}
+
+/**
  * In a copy of an upstream answer (changed in place): drops an encoded body's `Content-Length`.
  * The runtime hands over an encoded body decoded and encodes it again for a copy, so the
  * upstream's length of the encoded bytes need not hold (as in Hono's proxy helper); an answer

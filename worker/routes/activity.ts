@@ -24,6 +24,7 @@ import { AppError, PROBLEMS } from '../errors';
 import { firstBytes, readJson, validate } from '../http';
 import { TokenDoor } from '../oauth/token-door';
 import { sendUpstream, type RelayTrace } from '../relay/relay';
+import { headersOnTheWire } from '../relay/headers';
 import { checkSlugParam, requireConnection } from './connections';
 
 const CALLS_DEFAULT_LIMIT = 100;
@@ -161,7 +162,7 @@ export const activityRoutes = new Hono<AppEnv>()
     await homeOf(c.env, slug).appendCalls(slug, [entry]);
     const answer: TestRequestAnswer = {
       status: response?.status ?? (error as AppError).status,
-      headers: response ? [...response.headers] : [],
+      headers: response ? headersOnTheWire(response.headers) : [],
       body: body.text,
       truncated: body.truncated,
       durationMs,
