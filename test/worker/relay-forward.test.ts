@@ -265,6 +265,27 @@ describe('relay header hygiene', () => {
     expect(await res.text()).toBe(body);
   });
 
+  it('copies an answer to HEAD, or one that gains CORS headers, without the connection headers the runtime owns', async () => {
+    // On the wire workerd keeps a HEAD answer's Transfer-Encoding, and a copy is made anyway when
+    // the relay adds its CORS headers: either way none of the upstream's connection headers stays.
+    const m = new Mock();
+    await m.on('HEAD', '/v2/h', { headers: { 'X-Count': '1' } });
+    await m.on('GET', '/v2/c', { json: { n: 1 } });
+    // Without a CORS policy: nothing but the HEAD makes the copy (no Vary added).
+    const plain = await connect(m.url('/v2'), { method: 'none' });
+    const withCors = await connect(m.url('/v2'), { method: 'none' }, { allowedOrigins: ['https://app.example'] });
+    const head = await relayCall(plain.slug, plain.key, '/h', { method: 'HEAD' });
+    const cors = await relayCall(withCors.slug, withCors.key, '/c', { headers: { Origin: 'https://app.example' } });
+    expect(head.headers.get('Vary')).toBeNull();
+    expect(head.status).toBe(200);
+    expect(head.headers.get('X-Count')).toBe('1');
+    expect(cors.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example');
+    expect(await cors.json()).toEqual({ n: 1 });
+    for (const res of [head, cors]) {
+      for (const owned of ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']) expect(res.headers.has(owned), owned).toBe(false);
+    }
+  });
+
   it('relays a gzip-encoded answer whole, as it came and when a copy drops a header', async () => {
     const m = new Mock();
     const data = { big: 'x'.repeat(5000), n: 42 };

@@ -11,7 +11,7 @@
 import { AppError } from '../errors';
 import type { Credential, TokenSource } from './credentials';
 import { queryCredentialChanges, withQueryParameter } from './credentials';
-import { dropEncodedLength, droppedResponseHeaders, upstreamRequestHeaders } from './headers';
+import { dropEncodedLength, droppedResponseHeaders, dropRuntimeOwned, upstreamRequestHeaders } from './headers';
 
 /** Largest request body kept in memory so that it can be sent a second time after a 401. */
 export const RELAY_MAX_REPLAY_BYTES = 1024 * 1024;
@@ -167,7 +167,7 @@ const MAX_RELAYED_STATUS = 599;
  * otherwise one copy is made and changed. A status a `Response` cannot carry is
  * `upstream-bad-status`.
  */
-function toCallerResponse(upstream: Response, credential: Credential, answerHeaders: readonly AnswerHeader[] | undefined): Response {
+function toCallerResponse(upstream: Response, credential: Credential, answerHeaders: readonly AnswerHeader[] | undefined, head: boolean): Response {
   const status = upstream.status;
   // A `Response` carries only a final status, 200 to 599 (the Fetch standard): an upstream that
   // answers 1xx as its final answer (`100`, `101` without an upgrade, `103`) or a number past 599
@@ -179,7 +179,7 @@ function toCallerResponse(upstream: Response, credential: Credential, answerHead
       internal: `status ${status}`,
     });
   }
-  const dropped = droppedResponseHeaders(upstream.headers);
+  const dropped = droppedResponseHeaders(upstream.headers, head);
   const redacted = credential.type === 'query' ? queryCredentialChanges(upstream.headers, credential) : undefined;
   if (dropped === undefined && redacted === undefined && answerHeaders === undefined) return upstream;
   const response = new Response(NULL_BODY_STATUSES.has(status) ? null : upstream.body, {
@@ -189,6 +189,7 @@ function toCallerResponse(upstream: Response, credential: Credential, answerHead
   });
   const headers = response.headers;
   dropEncodedLength(headers);
+  dropRuntimeOwned(headers);
   if (redacted) for (const [name, value] of redacted) value === null ? headers.delete(name) : headers.set(name, value);
   // After the redactions, so that none of them brings back a dropped header.
   if (dropped) for (const name of dropped) headers.delete(name);
@@ -276,5 +277,5 @@ export async function forward(request: Request | OutgoingRequest, upstream: URL,
     }
   }
   options.observe?.({ upstreamStatus: response.status, retried, tokenFetched });
-  return toCallerResponse(response, credential, options.answerHeaders);
+  return toCallerResponse(response, credential, options.answerHeaders, request.method === 'HEAD');
 }
