@@ -84,6 +84,13 @@ describe('a JSON caller', () => {
     expect(JSON.parse(first!.body)).toEqual({ email: 'a@b.example', run: runId, origin: SHOP, country: 'NL' });
     // No country known (no `request.cf.country`): the row's ifMissing applies.
     expect(JSON.parse(second!.body)).toMatchObject({ email: 'a@b.example', origin: SHOP, country: null });
+
+    // The whole of /meta, as one value: the country is in it too.
+    const whole = await setup({ request: { method: 'POST', path: '/members', body: { format: 'json', fields: [{ target: '/meta', value: '{{/meta}}' }] } } });
+    await whole.mock.on('POST', '/api/members', { status: 201, json: {} });
+    expect((await hook(whole.key, { ...init, cf: { country: 'DE' } } as RequestInit)).status).toBe(200);
+    const [sent] = await whole.mock.requestsTo('/api/members');
+    expect(JSON.parse(sent!.body).meta).toMatchObject({ origin: SHOP, country: 'DE', runId: expect.stringMatching(/^run_/) });
   });
 });
 
