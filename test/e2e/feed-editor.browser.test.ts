@@ -48,7 +48,8 @@ test('a feed made in the editor previews its request, shows its trigger URL, and
   await page.getByRole('heading', { name: 'Connections', exact: true, level: 1 }).waitFor();
   await page.goto(`${BASE_URL}/connections/${SLUG}`);
   await page.getByRole('heading', { name: 'Editor CRM', level: 1 }).waitFor();
-  await page.getByRole('link', { name: 'New feed' }).click();
+  // The Feeds section's own link: once the list has loaded empty, its empty state offers a second one.
+  await page.getByRole('region', { name: 'Feeds' }).getByRole('link', { name: 'New feed' }).first().click();
   await page.getByRole('heading', { name: 'New feed', level: 1 }).waitFor();
   assert.equal(new URL(page.url()).searchParams.get('connection'), SLUG);
 
