@@ -11,6 +11,7 @@
 import type { FeedContentType, FeedOutput } from '../../contract/feed';
 import { escapeToken, formatPointer, isArrayIndex, isForbiddenToken } from '../../contract/pointer';
 import { AppError } from '../errors';
+import { perFeed } from './per-feed';
 
 // ---- The submission
 
@@ -114,25 +115,22 @@ const KIND_OF_MEDIA_TYPE = new Map((Object.keys(FEED_MEDIA_TYPES) as FeedContent
 
 function contentTypeOf(header: string | null, feed: FeedOutput): FeedContentType {
   const accepted = feed.trigger.contentTypes;
-  // The refusal's words are put together only for a refusal.
-  const refuse = (detail: string) => {
+  // The refusal's words are put together only for a refusal; `sayTypes` adds which types to send.
+  const refuse = (detail: string, sayTypes = true) => {
     const mediaTypes = accepted.map((kind) => FEED_MEDIA_TYPES[kind]);
-    return new AppError('unsupported-content-type', { detail, headers: { 'Accept-Post': mediaTypes.join(', ') } });
+    const sendOne = `Send the body as ${mediaTypes.length === 1 ? mediaTypes[0] : `${mediaTypes.slice(0, -1).join(', ')} or ${mediaTypes.at(-1)}`}.`;
+    return new AppError('unsupported-content-type', { detail: sayTypes ? `${detail} ${sendOne}` : detail, headers: { 'Accept-Post': mediaTypes.join(', ') } });
   };
-  const sendOne = () => {
-    const mediaTypes = accepted.map((kind) => FEED_MEDIA_TYPES[kind]);
-    return `Send the body as ${mediaTypes.length === 1 ? mediaTypes[0] : `${mediaTypes.slice(0, -1).join(', ')} or ${mediaTypes.at(-1)}`}.`;
-  };
-  if (header === null || header.trim() === '') throw refuse(`The request has no Content-Type. ${sendOne()}`);
+  if (header === null || header.trim() === '') throw refuse('The request has no Content-Type.');
   const [essence = '', ...params] = header.split(';');
   const media = essence.trim().toLowerCase();
   const kind = KIND_OF_MEDIA_TYPE.get(media);
-  if (kind === undefined || !accepted.includes(kind)) throw refuse(`This feed does not accept this content type. ${sendOne()}`);
+  if (kind === undefined || !accepted.includes(kind)) throw refuse('This feed does not accept this content type.');
   for (const param of params) {
     const eq = param.indexOf('=');
     if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
     const charset = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
-    if (charset !== 'utf-8') throw refuse('Send the body as UTF-8 (charset=utf-8, or no charset).');
+    if (charset !== 'utf-8') throw refuse('Send the body as UTF-8 (charset=utf-8, or no charset).', false);
   }
   return kind;
 }
@@ -499,31 +497,19 @@ function bracketConflict(name: string): AppError {
 
 type ReservedSlot = keyof Submission['reserved'];
 
-const reservedByFeed = new WeakMap<FeedOutput, Map<string, ReservedSlot>>();
-
 /** The reserved field names of a feed (worked out once per feed object). */
-function reservedNames(feed: FeedOutput): Map<string, ReservedSlot> {
-  let names = reservedByFeed.get(feed);
-  if (names === undefined) {
-    names = new Map<string, ReservedSlot>([
-      [TURNSTILE_FIELD, 'turnstileToken'],
-      [IDEMPOTENCY_FIELD, 'idempotencyKey'],
-    ]);
-    const honeypot = feed.trigger.browser.honeypotField;
-    if (honeypot) names.set(honeypot, 'honeypot');
-    reservedByFeed.set(feed, names);
-  }
+const reservedNames = perFeed((feed): Map<string, ReservedSlot> => {
+  const names = new Map<string, ReservedSlot>([
+    [TURNSTILE_FIELD, 'turnstileToken'],
+    [IDEMPOTENCY_FIELD, 'idempotencyKey'],
+  ]);
+  const honeypot = feed.trigger.browser.honeypotField;
+  if (honeypot) names.set(honeypot, 'honeypot');
   return names;
-}
-
-const declaredByFeed = new WeakMap<FeedOutput, Map<string, FeedOutput['input']['fields'][number]>>();
+});
 
 /** The declared input fields of a feed by name (worked out once per feed object). */
-function declaredFields(feed: FeedOutput): Map<string, FeedOutput['input']['fields'][number]> {
-  let declared = declaredByFeed.get(feed);
-  if (declared === undefined) declaredByFeed.set(feed, (declared = new Map(feed.input.fields.map((field) => [field.name, field]))));
-  return declared;
-}
+const declaredFields = perFeed((feed): Map<string, FeedOutput['input']['fields'][number]> => new Map(feed.input.fields.map((field) => [field.name, field])));
 
 /** A JSON reserved property as text: a string as it is, a number or boolean spelled out, other values as JSON. */
 function reservedText(value: unknown): string | undefined {

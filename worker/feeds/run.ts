@@ -39,6 +39,7 @@ import {
 import { resolvePointer } from './pointer';
 import { parsePointer } from '../../contract/pointer';
 import { sensitiveFields, validateSubmission, type Submission } from './input';
+import { perFeed } from './per-feed';
 
 /** How much of the upstream answer `/response/text` holds. */
 export const RESPONSE_TEXT_MAX_BYTES = 64 * 1024;
@@ -260,21 +261,14 @@ export function usedFileKeys(plan: UpstreamRequestPlan, submission: Submission):
 }
 
 /** The names of the feed's sensitive fields (the parser lists them as `/input/<name>` pointers). */
-export function sensitiveNames(feed: FeedOutput): ReadonlySet<string> {
-  let names = sensitiveByFeed.get(feed);
-  if (names === undefined) {
-    names = new Set<string>();
-    for (const pointer of sensitiveFields(feed)) {
-      const tokens = parsePointer(pointer);
-      if (tokens[0] === 'input' && tokens.length === 2) names.add(tokens[1]!);
-    }
-    sensitiveByFeed.set(feed, names);
+export const sensitiveNames = perFeed((feed): ReadonlySet<string> => {
+  const names = new Set<string>();
+  for (const pointer of sensitiveFields(feed)) {
+    const tokens = parsePointer(pointer);
+    if (tokens[0] === 'input' && tokens.length === 2) names.add(tokens[1]!);
   }
   return names;
-}
-
-/** `sensitiveNames` per feed object (worked out once). */
-const sensitiveByFeed = new WeakMap<FeedOutput, Set<string>>();
+});
 
 /** Turns a multipart header value into a filename the upstream can take: no CR, LF or quotes, at most 255 bytes. */
 function safeFilename(name: string): string {
@@ -377,24 +371,17 @@ export interface SendOptions {
   readResponse?: boolean | undefined;
 }
 
-const readingFeeds = new WeakMap<FeedOutput, boolean>();
-
 /**
  * Whether anything of a feed uses the upstream's answer beyond its status (its body is then parsed
  * and its headers kept for `/response`): response data rows,
  * the error detail, a `/response` placeholder in a redirect URL, or the run log at level `values`
  * (which keeps the start of the body). Worked out once per feed object.
  */
-export function readsResponse(feed: FeedOutput): boolean {
-  let reads = readingFeeds.get(feed);
-  if (reads === undefined) {
-    const { json, redirect } = feed.response;
-    const urls = `${redirect.successUrl ?? ''} ${redirect.errorUrl ?? ''}`;
-    reads = json.data.length > 0 || json.errorDetail !== null || /\{\{\s*\/response/.test(urls) || feed.log.level === 'values';
-    readingFeeds.set(feed, reads);
-  }
-  return reads;
-}
+export const readsResponse = perFeed((feed): boolean => {
+  const { json, redirect } = feed.response;
+  const urls = `${redirect.successUrl ?? ''} ${redirect.errorUrl ?? ''}`;
+  return json.data.length > 0 || json.errorDetail !== null || /\{\{\s*\/response/.test(urls) || feed.log.level === 'values';
+});
 
 const encoder = new TextEncoder();
 

@@ -4,9 +4,6 @@
  */
 import { HTTP_TOKEN_PATTERN } from '../../contract/connection';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1, plus the de-facto `Proxy-Connection` and `Keep-Alive`). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection']);
-
 /**
  * The hop-by-hop headers the runtime owns on an answer: when it writes a Worker's `Response` to an
  * HTTP caller it frames the body itself and does not send the Response's own `Connection`,
@@ -19,8 +16,10 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transf
  * service binding would receive them as ordinary headers. `Proxy-Connection` is not among them: the
  * runtime sends it on, so it is always dropped.
  */
-const RUNTIME_OWNED_RESPONSE_HEADERS = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
-const RUNTIME_OWNED = new Set(RUNTIME_OWNED_RESPONSE_HEADERS);
+const RUNTIME_OWNED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1, plus the de-facto `Proxy-Connection` and `Keep-Alive`). */
+const HOP_BY_HOP = new Set([...RUNTIME_OWNED, 'proxy-connection']);
 
 /**
  * Caller headers that never travel: the caller's credentials and cookies, headers that describe
@@ -155,12 +154,12 @@ export function droppedResponseHeaders(headers: Headers, head = false): string[]
 
 /** In a copy of an upstream answer (changed in place): drops the headers the runtime owns. */
 export function dropRuntimeOwned(headers: Headers): void {
-  for (const name of RUNTIME_OWNED_RESPONSE_HEADERS) headers.delete(name);
+  for (const name of RUNTIME_OWNED) headers.delete(name);
 }
 
 /**
  * An answer's headers as a caller receives them over HTTP: without those the runtime owns (see
- * `RUNTIME_OWNED_RESPONSE_HEADERS`), which an answer relayed as it came still holds in memory. For
+ * `RUNTIME_OWNED`), which an answer relayed as it came still holds in memory. For
  * showing an answer (the dashboard's test request), not for the hot path.
  */
 export function headersOnTheWire(headers: Headers): [string, string][] {

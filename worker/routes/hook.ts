@@ -34,6 +34,7 @@ import {
   type RunMeta,
   type RunResult,
 } from '../feeds/run';
+import { perFeed } from '../feeds/per-feed';
 import { bearerCredential, executionContextOf, waitUntilOf } from '../http';
 
 export const HOOK_PATH_PREFIX = '/hook/';
@@ -136,6 +137,8 @@ function preflight(feed: FeedOutput | null, origin: string | null): Response {
  * (measured in workerd), and these few sets repeat on every run. Never changed once made.
  */
 const jsonAnswerHeaders = new Map<string, Headers>();
+/** What every trigger answer carries. */
+const EVERY_ANSWER = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' } as const;
 const JSON_ANSWER_HEADERS_MAX = 1000;
 
 function jsonHeaders(contentType: string, origin: string | null): Headers {
@@ -143,7 +146,7 @@ function jsonHeaders(contentType: string, origin: string | null): Headers {
   let headers = jsonAnswerHeaders.get(key);
   if (headers === undefined) {
     if (jsonAnswerHeaders.size >= JSON_ANSWER_HEADERS_MAX) jsonAnswerHeaders.clear();
-    headers = new Headers({ ...(origin !== null ? corsHeaders(origin) : {}), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Content-Type': contentType });
+    headers = new Headers({ ...(origin !== null ? corsHeaders(origin) : {}), ...EVERY_ANSWER, 'Content-Type': contentType });
     jsonAnswerHeaders.set(key, headers);
   }
   return headers;
@@ -159,7 +162,7 @@ export function toResponse(answer: CallerAnswer, origin: string | null, extra: R
     return new Response(JSON.stringify(answer.body), { status: answer.status, headers });
   }
   // A plain record: one conversion into the runtime's headers, rather than one call per header.
-  const headers: Record<string, string> = { ...extra, ...(origin !== null ? corsHeaders(origin) : {}), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+  const headers: Record<string, string> = { ...extra, ...(origin !== null ? corsHeaders(origin) : {}), ...EVERY_ANSWER };
   switch (answer.kind) {
     case 'json':
       headers['Content-Type'] = answer.problem ? 'application/problem+json' : 'application/json';
@@ -181,18 +184,12 @@ function countryOf(request: Request): string | undefined {
   return typeof country === 'string' ? country : undefined;
 }
 
-const countryReaders = new WeakMap<FeedOutput, boolean>();
-
 /**
  * Whether a feed's templates may read `/meta/country` (a pointer to it, or to the whole `/meta`),
  * worked out once per feed object: the runtime parses `request.cf` on first access, a cost the
  * runs of other feeds need not pay.
  */
-function readsCountry(feed: FeedOutput): boolean {
-  let reads = countryReaders.get(feed);
-  if (reads === undefined) countryReaders.set(feed, (reads = /\/meta(?:\/country|(?![\w/~]))/.test(JSON.stringify(feed))));
-  return reads;
-}
+const readsCountry = perFeed((feed): boolean => /\/meta(?:\/country|(?![\w/~]))/.test(JSON.stringify(feed)));
 
 /** Answers one trigger request (see the module header). */
 async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | undefined): Promise<Response> {
