@@ -258,8 +258,15 @@ describe('retention', () => {
     const now = Date.now();
     expect(await home.appendCalls(slug, [entry(now - 2 * 86_400_000), entry(now)])).toBe(2);
     expect((await calls(slug)).calls).toHaveLength(1);
-    const count = () => runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM call_log').one().n);
+    const count = () => runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM calls').one().n);
     expect(await count()).toBe(1);
+    // An entry past the retention that arrives after a newer one is never answered, by the listing or by its id.
+    expect(await home.appendCalls(slug, [entry(now + 1), entry(now - 3 * 86_400_000)])).toBe(2);
+    const listed = (await calls(slug)).calls;
+    expect(listed.map((c) => c.at)).toEqual([new Date(now + 1).toISOString(), new Date(now).toISOString()]);
+    const newest = Number.parseInt(listed[0]!.id.slice(2), 36);
+    expect((await admin(`/api/connections/${slug}/calls/c_${(newest + 1).toString(36)}`)).status).toBe(404);
+    expect((await admin(`/api/connections/${slug}/calls/${listed[0]!.id}`)).status).toBe(200);
     for (let i = 0; i < 21; i++) await home.appendCalls(slug, Array.from({ length: 500 }, (_, j) => entry(now + i * 500 + j)));
     expect(await count()).toBe(CALL_LOG_MAX_ENTRIES);
     // Entries that fail validation are dropped, not stored.
@@ -285,9 +292,9 @@ describe('retention', () => {
     const listed = (await calls(slug)).calls;
     expect(listed).toHaveLength(1);
     const { id, ...stored } = listed[0]!;
-    expect(id).toMatch(/^c_/);
+    expect(id).toMatch(/^c_[0-9a-z]{1,10}$/);
     expect(stored).toEqual({ ...good, at: new Date(good.at).toISOString() });
-    const rows = await runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ entry: string }>('SELECT entry FROM call_log').toArray());
+    const rows = await runInDurableObject(home, (_h, state) => state.storage.sql.exec('SELECT * FROM calls').toArray());
     expect(JSON.stringify(rows)).not.toContain('never-stored-9f2c');
   });
 

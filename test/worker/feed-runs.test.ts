@@ -6,6 +6,7 @@
 import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { migrateCallLog } from '../../worker/activity/call-store';
 import { flushCalls } from '../../worker/activity/recorder';
 import { homeOf } from '../../worker/connections/home';
 import { Mock } from '../support/worker-mock';
@@ -100,24 +101,64 @@ describe('GET /api/feeds/<id>/runs/<runId> and /stats', () => {
 });
 
 describe('the call log table', () => {
-  it('adds the feed columns to a call_log made before them, keeping its rows', async () => {
+  it('moves the rows of a call_log made before feed runs into calls, with their ids, order and cursor', async () => {
     const mock = new Mock();
     const slug = `old-${Date.now().toString(36)}`;
-    // A home whose call_log predates feed runs.
+    const at = Date.now() - 60_000;
+    const legacyId = 'c_mj4k2x9aAb3_x-Yz0';
+    const call = { id: legacyId, at: new Date(at).toISOString(), kind: 'relay', method: 'GET', path: '/old?page=', status: 200, upstreamStatus: 200, durationMs: 12.5, outcome: 'success', keyName: 'crm', retried: true, tokenFetched: false, bytesIn: null, bytesOut: 31, origin: 'https://app.example', errorCode: null };
+    // A home whose call_log predates feed runs (no feed_id, run_id or detail).
     await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
       state.storage.sql.exec('CREATE TABLE call_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, entry TEXT NOT NULL)');
-      state.storage.sql.exec("INSERT INTO call_log (id, at, kind, outcome, entry) VALUES ('c_old', ?, 'relay', 'success', ?)", Date.now(), JSON.stringify({ id: 'c_old', kind: 'relay' }));
+      state.storage.sql.exec("INSERT INTO call_log (seq, id, at, kind, outcome, entry) VALUES (41, ?, ?, 'relay', 'success', ?)", legacyId, at, JSON.stringify(call));
     });
     const created = await admin('/api/connections', { method: 'POST', json: { name: 'Old', slug, baseUrl: mock.url('/api'), auth: { method: 'bearer', token: UPSTREAM_SECRET } } });
     expect(created.status).toBe(201);
-    const columns = await runInDurableObject(homeOf(env, slug), async (_instance, state) =>
-      state.storage.sql.exec<{ name: string }>('PRAGMA table_info(call_log)').toArray().map((c) => c.name),
+    const tables = await runInDurableObject(homeOf(env, slug), async (_instance, state) =>
+      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('call_log', 'calls')").toArray().map((t) => t.name),
     );
-    expect(columns).toEqual(expect.arrayContaining(['feed_id', 'run_id', 'detail']));
+    expect(tables).toEqual(['calls']);
+    // A new connection starts empty, so the moved row went with the create. A home whose connection
+    // existed before this version moves its rows the same way at its first start:
+    await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
+      state.storage.sql.exec('CREATE TABLE call_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, entry TEXT NOT NULL)');
+      state.storage.sql.exec("INSERT INTO call_log (seq, id, at, kind, outcome, entry) VALUES (41, ?, ?, 'relay', 'success', ?)", legacyId, at, JSON.stringify(call));
+      migrateCallLog(state.storage.sql);
+    });
+    const listed = (await (await admin(`/api/connections/${slug}/calls`)).json()) as { calls: unknown[] };
+    expect(listed.calls).toEqual([call]);
+    expect(await (await admin(`/api/connections/${slug}/calls/${legacyId}`)).json()).toEqual(call);
+    // New rows follow the moved ones, with ids of their own.
     const feed = await createFeed(feedOf(slug));
     await mock.on('POST', '/api/members', { status: 201, json: {} });
     await jsonPost(feed.publicKey, { email: 'a@b.example' });
-    expect(await runsOf(feed.id)).toHaveLength(1);
+    await flushCalls(env);
+    const runs = await runsOf(feed.id);
+    expect(runs).toHaveLength(1);
+    const after = (await (await admin(`/api/connections/${slug}/calls`)).json()) as { calls: { id: string }[] };
+    expect(after.calls.map((c) => c.id)).toEqual([`c_${(42).toString(36)}`, legacyId]);
+    const page = (await (await admin(`/api/connections/${slug}/calls?limit=1`)).json()) as { calls: { id: string }[]; cursor: string };
+    expect((await (await admin(`/api/connections/${slug}/calls?limit=1&cursor=${page.cursor}`)).json()) as unknown).toEqual({ calls: [call], cursor: null });
+  });
+
+  it('moves a call_log with feed runs, their details included', async () => {
+    const slug = `old-${Date.now().toString(36)}r`;
+    const mock = new Mock();
+    const created = await admin('/api/connections', { method: 'POST', json: { name: 'Old runs', slug, baseUrl: mock.url('/api'), auth: { method: 'bearer', token: UPSTREAM_SECRET } } });
+    expect(created.status).toBe(201);
+    const feed = await createFeed(feedOf(slug));
+    const at = Date.now() - 60_000;
+    const run = { id: 'c_mj4k2x9aQq7_Zz-Ab1', at: new Date(at).toISOString(), kind: 'feed-run', method: 'POST', path: '/members', status: 201, upstreamStatus: 201, durationMs: 40, outcome: 'success', keyName: null, retried: false, tokenFetched: true, bytesIn: 20, bytesOut: 2, origin: 'https://site.example', errorCode: null, feedId: feed.id, runId: 'run_old1', trigger: 'browser' };
+    const detail = { contentType: 'json', fieldNames: ['email'] };
+    await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec('CREATE TABLE call_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, entry TEXT NOT NULL, feed_id TEXT, run_id TEXT, detail TEXT)');
+      sql.exec('CREATE INDEX call_log_at ON call_log (at)');
+      sql.exec("INSERT INTO call_log (seq, id, at, kind, outcome, entry, feed_id, run_id, detail) VALUES (7, ?, ?, 'feed-run', 'success', ?, ?, 'run_old1', ?)", run.id, at, JSON.stringify(run), feed.id, JSON.stringify(detail));
+      migrateCallLog(sql);
+    });
+    expect(await runsOf(feed.id)).toEqual([run]);
+    expect((await runOf(feed.id, 'run_old1')).detail).toEqual(detail);
   });
 });
 
@@ -134,19 +175,19 @@ describe('the run indexes', () => {
     await flushCalls(env);
     const found = await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
       const sql = state.storage.sql;
-      const count = (index: string) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM call_log INDEXED BY ${index} WHERE feed_id IS NOT NULL AND run_id IS NOT NULL`).one().n;
+      const count = (index: string) => sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM calls INDEXED BY ${index} WHERE feed_id IS NOT NULL AND run_id IS NOT NULL`).one().n;
       const plan = (query: string, ...params: string[]) => sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...params).toArray().map((r) => r.detail).join(' | ');
       return {
-        rows: sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM call_log').one().n,
-        runs: count('call_log_feed_runs'),
-        list: plan("SELECT seq, entry FROM call_log WHERE feed_id = ? AND kind = 'feed-run' AND at >= 0 ORDER BY seq DESC LIMIT 51", feed.id),
-        one: plan("SELECT entry, detail FROM call_log WHERE run_id = ? AND feed_id = ? AND kind = 'feed-run' AND at >= 0 ORDER BY seq DESC LIMIT 1", 'run_x', feed.id),
+        rows: sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM calls').one().n,
+        runs: count('calls_feed_runs'),
+        list: plan("SELECT seq, fields FROM calls WHERE feed_id = ? AND kind = 'feed-run' AND at >= 0 ORDER BY seq DESC LIMIT 51", feed.id),
+        one: plan("SELECT fields, detail FROM calls WHERE run_id = ? AND feed_id = ? AND kind = 'feed-run' AND at >= 0 ORDER BY seq DESC LIMIT 1", 'run_x', feed.id),
       };
     });
     expect(found.rows).toBe(2);
     expect(found.runs).toBe(1);
-    expect(found.list).toContain('call_log_feed_runs');
-    expect(found.one).toMatch(/call_log_run_ids|call_log_feed_runs/);
+    expect(found.list).toContain('calls_feed_runs');
+    expect(found.one).toMatch(/calls_run_ids|calls_feed_runs/);
   });
 });
 
@@ -226,7 +267,7 @@ describe('secrets', () => {
         expect(runs.length).toBe(4);
         for (const run of runs) await keep(await admin(`/api/feeds/${feed.id}/runs/${run.runId}`));
         await keep(await admin(`/api/connections/${slug}/calls`));
-        const stored = await runInDurableObject(homeOf(env, slug), async (_instance, state) => JSON.stringify(state.storage.sql.exec('SELECT * FROM call_log').toArray()));
+        const stored = await runInDurableObject(homeOf(env, slug), async (_instance, state) => JSON.stringify(state.storage.sql.exec('SELECT * FROM calls').toArray()));
         const everything = [...texts, logs.text(), stored, await dumpKv()].join('\n');
         for (const secret of [clientSecret, token, triggerKey]) expect(everything).not.toContain(secret);
       }

@@ -745,7 +745,7 @@ export class ConnectionHome extends DurableObject<Env> {
 
   /** Empties every table but `connection` (which the caller writes or empties in the same step). */
   private clearTables(): void {
-    for (const table of ['relay_key', 'token', 'token_state', 'call_log', 'call_minute']) this.sql.exec(`DELETE FROM ${table}`);
+    for (const table of ['relay_key', 'token', 'token_state', 'calls', 'call_minute']) this.sql.exec(`DELETE FROM ${table}`);
   }
 
   /**
