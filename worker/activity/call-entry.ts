@@ -29,19 +29,21 @@ export function loggedPath(tail: string, query: string, record: StoredConnection
   let logged = path;
   if (query.startsWith('?')) query = query.slice(1);
   if (query !== '') {
-    const apiKeyName = record.auth.method === 'api_key' && record.auth.in === 'query' ? record.auth.name : undefined;
+    const full = record.log?.fullQuery === true;
+    const apiKeyName = full && record.auth.method === 'api_key' && record.auth.in === 'query' ? record.auth.name : undefined;
     const pairs = query.split('&').filter(Boolean).map((pair) => {
       const eq = pair.indexOf('=');
       const rawName = eq === -1 ? pair : pair.slice(0, eq);
+      // Names only, as sent: no value is kept, so none needs reading.
+      if (!full) return `${rawName}=`;
+      if (apiKeyName === undefined) return pair;
       let name: string;
       try {
         name = decodeURIComponent(rawName.replace(/\+/g, ' '));
       } catch {
         name = rawName;
       }
-      if (!record.log?.fullQuery) return `${rawName}=`;
-      if (apiKeyName !== undefined && name === apiKeyName) return `${rawName}=[redacted]`;
-      return pair;
+      return name === apiKeyName ? `${rawName}=[redacted]` : pair;
     });
     logged = `${path}?${pairs.join('&')}`;
   }
