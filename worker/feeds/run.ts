@@ -20,7 +20,7 @@ import { randomId, Sealer } from '../connections/seal';
 import { AppError, PROBLEMS, type ProblemCode } from '../errors';
 import { TokenDoor } from '../oauth/token-door';
 import { sendUpstream, type RelayTrace } from '../relay/relay';
-import type { OutgoingRequest } from '../relay/forward';
+import { timerDeadline, type Deadline, type OutgoingRequest } from '../relay/forward';
 import { headersOnTheWire } from '../relay/headers';
 import { firstBytes } from '../http';
 import { evaluateCondition, type ConditionResult } from './condition';
@@ -302,10 +302,10 @@ const decoder = new TextDecoder();
 
 /**
  * Reads the first `max` bytes of a body as text (`decode` false: read, not decoded), cancelling the rest; `complete` when it all fit.
- * Past `deadline` (epoch ms) it stops (not complete) and keeps what arrived, or nothing for a body
+ * Once `late` settles it stops (not complete) and keeps what arrived, or nothing for a body
  * of a declared length within `max` (read in one call).
  */
-async function readStart(response: Response, max: number, deadline: number, decode = true): Promise<{ text: string; complete: boolean }> {
+async function readStart(response: Response, max: number, late: Promise<'late'>, decode = true): Promise<{ text: string; complete: boolean }> {
   const body = response.body;
   if (body === null) return { text: '', complete: true };
   const declared = response.headers.get('Content-Length');
@@ -313,10 +313,6 @@ async function readStart(response: Response, max: number, deadline: number, deco
   // its `Content-Length` counts the encoded bytes, so it goes through the capped loop below.
   if (declared !== null && /^\d{1,9}$/.test(declared) && Number(declared) <= max && !response.headers.has('Content-Encoding')) {
     // Read in one call, raced against the deadline.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
-    });
     try {
       const bytes = await Promise.race([response.arrayBuffer(), late]);
       if (bytes === 'late') return { text: '', complete: false };
@@ -324,18 +320,12 @@ async function readStart(response: Response, max: number, deadline: number, deco
       return { text: decode ? decoder.decode(fits ? bytes : new Uint8Array(bytes, 0, max)) : '', complete: fits };
     } catch {
       return { text: '', complete: false };
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let complete = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
-  });
   try {
     while (size <= max) {
       const next = await Promise.race([reader.read(), late]);
@@ -349,13 +339,14 @@ async function readStart(response: Response, max: number, deadline: number, deco
     }
   } catch {
     complete = false;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
   if (!complete) await reader.cancel().catch(() => undefined);
   const text = decode ? decoder.decode(firstBytes(chunks, Math.min(size, max))) : '';
   return { text, complete: complete && size <= max };
 }
+
+const noClear = () => undefined;
+const late = () => 'late' as const;
 
 /** `/response` of an upstream answer. */
 export function responseContextOf(answer: Pick<UpstreamAnswer, 'status' | 'headers' | 'body' | 'text'>): ResponseContext {
@@ -442,29 +433,44 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   // Each attempt's URL is the logged one (query values out, sensitive values masked), which
   // `runEntry` writes into every attempt; nothing else reads it.
   const url = '';
+  // One timer for the exchange: the first attempt's answer and then its body are both due by
+  // `started + timeoutMs`. A retry after a 401 gets a timer of its own, as through the relay.
+  const exchange = timerDeadline(feed.request.timeoutMs);
+  let first = true;
+  const deadline = (timeoutMs: number): Deadline => {
+    if (!first) return timerDeadline(timeoutMs);
+    first = false;
+    return { expired: exchange.expired, reason: exchange.reason, clear: noClear };
+  };
   let response: Response;
-  try {
-    response = await sendUpstream(request, timed, plan.path, plan.query, {
-      relayEntry: async () => null,
-      touchKey: () => undefined,
-      openSecret: (r) => openSecret(Sealer.fromSecretsKey(env.SECRETS_KEY), r),
-      allowLoopback: allowLoopback(env),
-      tokenProvider: () => door,
-      fetch: upstreamFetch,
-      waitUntil: () => undefined,
-      trace,
-    });
-  } catch (err) {
-    const problem = feedProblem(err);
-    result.attempts.push({ n: 1, at, method: plan.method, url, status: null, durationMs: Date.now() - started, errorCode: problem.code });
-    result.tokenFetched = trace.upstream?.tokenFetched ?? false;
-    throw problem;
-  }
-  // The body is read (bounded by the feed's timeout: what arrived by then is what the run maps)
-  // even when nothing of the feed uses `/response`: a body read to its end lets the runtime reuse
-  // the upstream connection, where a cancelled one closes it. Only then is it parsed.
+  let read: { text: string; complete: boolean };
   const reading = options.readResponse ?? true;
-  const read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, started + feed.request.timeoutMs, reading);
+  try {
+    try {
+      response = await sendUpstream(request, timed, plan.path, plan.query, {
+        relayEntry: async () => null,
+        touchKey: () => undefined,
+        openSecret: (r) => openSecret(Sealer.fromSecretsKey(env.SECRETS_KEY), r),
+        allowLoopback: allowLoopback(env),
+        tokenProvider: () => door,
+        fetch: upstreamFetch,
+        waitUntil: () => undefined,
+        deadline,
+        trace,
+      });
+    } catch (err) {
+      const problem = feedProblem(err);
+      result.attempts.push({ n: 1, at, method: plan.method, url, status: null, durationMs: Date.now() - started, errorCode: problem.code });
+      result.tokenFetched = trace.upstream?.tokenFetched ?? false;
+      throw problem;
+    }
+    // The body is read (bounded by the feed's timeout: what arrived by then is what the run maps)
+    // even when nothing of the feed uses `/response`: a body read to its end lets the runtime reuse
+    // the upstream connection, where a cancelled one closes it. Only then is it parsed.
+    read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, exchange.expired.catch(late), reading);
+  } finally {
+    exchange.clear();
+  }
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
   if (reading) for (const [name, value] of headersOnTheWire(response.headers)) if (name !== 'set-cookie') answerHeaders[name] = value;

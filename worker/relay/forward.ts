@@ -63,7 +63,7 @@ const TIMED_OUT = new DOMException('The upstream did not answer in time.', 'Time
  * timer wins, the caller gets its 504 and the runtime cancels the abandoned subrequest when the
  * request ends (checked in workerd: the upstream sees its connection closed then).
  */
-function timerDeadline(timeoutMs: number): Deadline {
+export function timerDeadline(timeoutMs: number): Deadline {
   const reason = TIMED_OUT;
   let expire!: (reason: unknown) => void;
   const expired = new Promise<never>((_, reject) => {
