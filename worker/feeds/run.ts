@@ -347,6 +347,8 @@ async function readStart(response: Response, max: number, late: Promise<'late'>,
 
 const noClear = () => undefined;
 const late = () => 'late' as const;
+/** Never settles: a body read without a deadline (only when no attempt started one, which an answer rules out). */
+const never = new Promise<'late'>(() => undefined);
 
 /** `/response` of an upstream answer. */
 export function responseContextOf(answer: Pick<UpstreamAnswer, 'status' | 'headers' | 'body' | 'text'>): ResponseContext {
@@ -433,13 +435,13 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
   // Each attempt's URL is the logged one (query values out, sensitive values masked), which
   // `runEntry` writes into every attempt; nothing else reads it.
   const url = '';
-  // One timer for the exchange: the first attempt's answer and then its body are both due by
-  // `started + timeoutMs`. A retry after a 401 gets a timer of its own, as through the relay.
-  const exchange = timerDeadline(feed.request.timeoutMs);
-  let first = true;
+  // One timer for the exchange, started by the first attempt: its answer is due within the
+  // timeout, as through the relay, and its body by the same time (not a second timer). A retry
+  // after a 401 gets a timer of its own.
+  const timers: { exchange?: Deadline } = {};
   const deadline = (timeoutMs: number): Deadline => {
-    if (!first) return timerDeadline(timeoutMs);
-    first = false;
+    if (timers.exchange !== undefined) return timerDeadline(timeoutMs);
+    const exchange = (timers.exchange = timerDeadline(timeoutMs));
     return { expired: exchange.expired, reason: exchange.reason, clear: noClear };
   };
   let response: Response;
@@ -467,9 +469,9 @@ async function send(feed: FeedOutput, plan: UpstreamRequestPlan, options: SendOp
     // The body is read (bounded by the feed's timeout: what arrived by then is what the run maps)
     // even when nothing of the feed uses `/response`: a body read to its end lets the runtime reuse
     // the upstream connection, where a cancelled one closes it. Only then is it parsed.
-    read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, exchange.expired.catch(late), reading);
+    read = await readStart(response, RESPONSE_TEXT_MAX_BYTES, timers.exchange?.expired.catch(late) ?? never, reading);
   } finally {
-    exchange.clear();
+    timers.exchange?.clear();
   }
   const durationMs = Date.now() - started;
   const answerHeaders: Record<string, string> = {};
