@@ -224,32 +224,20 @@ const callId = (seq: number) => `c_${seq.toString(36)}`;
 /** Ids of rows recorded in `calls`: `c_` and at most 10 base-36 digits (those moved from `call_log` are longer). */
 const SEQ_ID = /^c_([0-9a-z]{1,10})$/;
 
+/** Fields a Call carries only when set. */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['count', 'trigger']);
+
 /** A Call from its row. */
 function callOf(row: CallRow): Call {
-  const [method, path, status, upstreamStatus, durationMs, keyName, retried, tokenFetched, bytesIn, bytesOut, origin, errorCode, count, trigger] = JSON.parse(row.fields) as unknown[];
-  const call = {
-    id: row.legacy_id ?? callId(row.seq),
-    at: new Date(row.at).toISOString(),
-    kind: row.kind,
-    method,
-    path,
-    status,
-    upstreamStatus,
-    durationMs,
-    outcome: row.outcome,
-    keyName,
-    retried,
-    tokenFetched,
-    bytesIn,
-    bytesOut,
-    origin,
-    errorCode,
-  } as Call;
-  if (count !== null && count !== undefined) call.count = count as number;
+  const stored = JSON.parse(row.fields) as unknown[];
+  const call: Record<string, unknown> = { id: row.legacy_id ?? callId(row.seq), at: new Date(row.at).toISOString(), kind: row.kind, outcome: row.outcome };
+  STORED_FIELDS.forEach((name, i) => {
+    const value = stored[i] ?? null;
+    if (value !== null || !OPTIONAL_FIELDS.has(name)) call[name] = value;
+  });
   if (row.feed_id !== null) call.feedId = row.feed_id;
   if (row.run_id !== null) call.runId = row.run_id;
-  if (trigger !== null && trigger !== undefined) call.trigger = trigger as string;
-  return call;
+  return call as unknown as Call;
 }
 
 /** A run's detail as stored: JSON, bounded (values dropped first when it is too long). */
