@@ -9,10 +9,11 @@ import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call, CallListAnswer, StatsAnswer, TestRequestAnswer } from '../../contract/activity';
 import { CALL_LOG_MAX_ENTRIES, quantile, type CallInput } from '../../worker/activity/call-store';
-import { CALL_BATCH_MAX, flushCalls, recorderCounters, REFUSED_PER_BATCH } from '../../worker/activity/recorder';
+import { CALL_BATCH_MAX, flushCalls, recordCall, recorderCounters, REFUSED_PER_BATCH } from '../../worker/activity/recorder';
 import { homeOf } from '../../worker/connections/home';
 import { admin, call, captureLogs, newRelayKey } from '../support/worker-api';
 import { Mock } from '../support/worker-mock';
+import { storedRecord } from '../support/worker-homes';
 import { uniqueSlug } from '../support/worker-oauth';
 
 const BEARER = 'calllog-bearer-Secret-77';
@@ -175,6 +176,31 @@ describe('recording relay calls', () => {
     expect(recorderCounters.batches - before).toBeLessThanOrEqual(Math.ceil(made / CALL_BATCH_MAX) + seconds);
   });
 
+  it('sends the aggregate of refused calls with a full batch, counted in its size', async () => {
+    const m = new Mock();
+    const { slug } = await connection(m);
+    const { id } = (await storedRecord(slug))!;
+    await flushCalls(env);
+    const sending: Promise<unknown>[] = [];
+    const at = Date.now();
+    const base = { at, kind: 'relay', method: 'GET', path: '/x', upstreamStatus: null, durationMs: 1, keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null } as const;
+    const refused: CallInput = { ...base, status: 401, outcome: 'refused', errorCode: 'unauthorized' };
+    const ok: CallInput = { ...base, status: 200, upstreamStatus: 200, outcome: 'success', errorCode: null };
+    // 10 refusals one by one, 5 more in one aggregate, then successes until the batch is full:
+    // 10 + 489 entries and the aggregate make 500, the most the home takes in one call.
+    const refusedMade = REFUSED_PER_BATCH + 5;
+    const okMade = CALL_BATCH_MAX - REFUSED_PER_BATCH - 1;
+    const before = recorderCounters.batches;
+    for (let i = 0; i < refusedMade; i++) recordCall(env, (p) => void sending.push(p), slug, id, { ...refused });
+    for (let i = 0; i < okMade; i++) recordCall(env, (p) => void sending.push(p), slug, id, { ...ok });
+    expect(recorderCounters.batches - before).toBe(1);
+    await Promise.all(sending);
+    const stats = (await (await admin(`/api/connections/${slug}/stats?window=1h`)).json()) as StatsAnswer;
+    expect(stats.totals.outcomes.refused).toBe(refusedMade);
+    expect(stats.totals.outcomes.success).toBe(okMade);
+    expect(stats.totals.total).toBe(refusedMade + okMade);
+  });
+
   it('records token requests, and a relay call that needed one', async () => {
     const m = new Mock();
     const accessToken = `calllog-at-${crypto.randomUUID()}`;
@@ -256,21 +282,21 @@ describe('retention', () => {
       keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
     });
     const now = Date.now();
-    expect(await home.appendCalls(slug, [entry(now - 2 * 86_400_000), entry(now)])).toBe(2);
+    expect(await home.appendCalls(slug, [entry(now - 2 * 86_400_000), entry(now)], null)).toBe(2);
     expect((await calls(slug)).calls).toHaveLength(1);
     const count = () => runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM calls').one().n);
     expect(await count()).toBe(1);
     // An entry past the retention that arrives after a newer one is never answered, by the listing or by its id.
-    expect(await home.appendCalls(slug, [entry(now + 1), entry(now - 3 * 86_400_000)])).toBe(2);
+    expect(await home.appendCalls(slug, [entry(now + 1), entry(now - 3 * 86_400_000)], null)).toBe(2);
     const listed = (await calls(slug)).calls;
     expect(listed.map((c) => c.at)).toEqual([new Date(now + 1).toISOString(), new Date(now).toISOString()]);
     const newest = Number.parseInt(listed[0]!.id.slice(2), 36);
     expect((await admin(`/api/connections/${slug}/calls/c_${(newest + 1).toString(36)}`)).status).toBe(404);
     expect((await admin(`/api/connections/${slug}/calls/${listed[0]!.id}`)).status).toBe(200);
-    for (let i = 0; i < 21; i++) await home.appendCalls(slug, Array.from({ length: 500 }, (_, j) => entry(now + i * 500 + j)));
+    for (let i = 0; i < 21; i++) await home.appendCalls(slug, Array.from({ length: 500 }, (_, j) => entry(now + i * 500 + j)), null);
     expect(await count()).toBe(CALL_LOG_MAX_ENTRIES);
     // Entries that fail validation are dropped, not stored.
-    expect(await home.appendCalls(slug, [{ ...entry(now), outcome: 'great' }, { ...entry(now), path: 'x'.repeat(5000) }])).toBe(0);
+    expect(await home.appendCalls(slug, [{ ...entry(now), outcome: 'great' }, { ...entry(now), path: 'x'.repeat(5000) }], null)).toBe(0);
   });
 
   it('drops every entry that is not a Call, and keeps nothing but the fields of a Call', async () => {
@@ -287,8 +313,10 @@ describe('retention', () => {
       { ...good, outcome: 'great' }, { ...good, keyName: 'k'.repeat(101) }, { ...good, retried: 'no' }, { ...good, bytesIn: -3 },
       { ...good, origin: 5 }, { ...good, errorCode: 'e'.repeat(65) }, { ...good, count: 0 }, { ...good, feedId: 'f'.repeat(65) },
       { ...good, trigger: 7 }, { ...good, path: undefined },
+      // From the future: past the clock's margin, or past the last date there is.
+      { ...good, at: good.at + 86_400_000 }, { ...good, at: 9e15 },
     ];
-    expect(await home.appendCalls(slug, [...bad, { ...good, secret: 'never-stored-9f2c', extra: { a: 1 } }])).toBe(1);
+    expect(await home.appendCalls(slug, [...bad, { ...good, secret: 'never-stored-9f2c', extra: { a: 1 } }], null)).toBe(1);
     const listed = (await calls(slug)).calls;
     expect(listed).toHaveLength(1);
     const { id, ...stored } = listed[0]!;
@@ -307,8 +335,8 @@ describe('retention', () => {
       at: now, kind: 'relay', method: 'GET', path: `/p${i}`, status: 200, upstreamStatus: 200, durationMs: 1, outcome: 'success',
       keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
     }));
-    expect(await home.appendCalls(slug, batch)).toBe(120);
-    expect(await home.appendCalls(slug, batch.slice(0, 3))).toBe(3);
+    expect(await home.appendCalls(slug, batch, null)).toBe(120);
+    expect(await home.appendCalls(slug, batch.slice(0, 3), null)).toBe(3);
     const listed = (await admin(`/api/connections/${slug}/calls?limit=200`).then((r) => r.json())) as { calls: { id: string; path: string }[] };
     expect(listed.calls.map((c) => c.path)).toEqual([...['/p2', '/p1', '/p0'], ...batch.map((e) => e.path).reverse()]);
     expect(new Set(listed.calls.map((c) => c.id)).size).toBe(123);
@@ -325,6 +353,34 @@ describe('retention', () => {
     expect((await calls(slug)).calls).toEqual([]);
     const stats = (await (await admin(`/api/connections/${slug}/stats?window=1h`)).json()) as StatsAnswer;
     expect(stats.totals.total).toBe(0);
+  });
+});
+
+describe('a re-created slug', () => {
+  it('never receives the calls of the connection deleted before it, still buffered in an isolate', async () => {
+    const m = new Mock();
+    await m.on('GET', '/v2/ping', { json: {} });
+    const { slug, key } = await connection(m);
+    const old = (await storedRecord(slug))!;
+    await flushCalls(env);
+    // Answered, its entry waiting in this isolate's buffer (the timed flush runs a second later).
+    expect((await relayCall(slug, key, '/ping')).status).toBe(200);
+    expect((await admin(`/api/connections/${slug}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await admin('/api/connections', { method: 'POST', json: { name: 'Again', slug, baseUrl: m.url('/v2'), auth: { method: 'none' } } })).status).toBe(201);
+    const again = (await storedRecord(slug))!;
+    expect(again.id).not.toBe(old.id);
+    expect((await calls(slug)).calls).toEqual([]);
+    const stats = (await (await admin(`/api/connections/${slug}/stats?window=1h`)).json()) as StatsAnswer;
+    expect(stats.totals.total).toBe(0);
+    // The home's own check: a batch names the connection it was made for.
+    const entry: CallInput = {
+      at: Date.now(), kind: 'relay', method: 'GET', path: '/ping', status: 200, upstreamStatus: 200, durationMs: 1, outcome: 'success',
+      keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
+    };
+    const home = homeOf(env, slug);
+    expect(await home.appendCalls(slug, [entry], old.id)).toBe(0);
+    expect(await home.appendCalls(slug, [entry], again.id)).toBe(1);
+    expect((await calls(slug)).calls).toHaveLength(1);
   });
 });
 

@@ -100,6 +100,46 @@ describe('GET /api/feeds/<id>/runs/<runId> and /stats', () => {
   });
 });
 
+describe("a feed's own retention", () => {
+  it("keeps a feed's runs for its days when shorter than the connection's, and applies a shortened one at once", async () => {
+    const { slug, feed } = await setup({ log: { level: 'values', retainDays: 1 } });
+    const other = await createFeed(feedOf(slug, { name: 'Kept longer' }));
+    const home = homeOf(env, slug);
+    const now = Date.now();
+    const run = (feedId: string, at: number, runId: string) => ({
+      at, kind: 'feed-run', method: 'POST', path: '/members', status: 201, upstreamStatus: 201, durationMs: 5, outcome: 'success', keyName: null,
+      retried: false, tokenFetched: false, bytesIn: 10, bytesOut: 2, origin: SHOP, errorCode: null, feedId, runId, trigger: 'browser',
+      detail: { input: { email: 'old@b.example' } },
+    });
+    const twoDays = now - 2 * 86_400_000;
+    expect(await home.appendCalls(slug, [run(feed.id, twoDays, 'run_a_old'), run(other.id, twoDays, 'run_b_old'), run(feed.id, now, 'run_a_new')], null)).toBe(3);
+    const stored = () => runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ run_id: string }>('SELECT run_id FROM calls ORDER BY seq').toArray().map((r) => r.run_id));
+    // The feed's run older than its 1 day is gone from storage, its detail with it; the other feed keeps the connection's 7 days.
+    expect(await stored()).toEqual(['run_b_old', 'run_a_new']);
+    expect((await runsOf(feed.id)).map((r) => r.runId)).toEqual(['run_a_new']);
+    expect((await admin(`/api/feeds/${feed.id}/runs/run_a_old`)).status).toBe(404);
+    expect((await runsOf(other.id)).map((r) => r.runId)).toEqual(['run_b_old']);
+    const listed = (await (await admin(`/api/connections/${slug}/calls`)).json()) as { calls: { runId?: string }[] };
+    expect(listed.calls.map((c) => c.runId)).toEqual(['run_a_new', 'run_b_old']);
+    // Shortening the other feed's retention drops its older runs with the save.
+    const put = await admin(`/api/feeds/${other.id}`, { method: 'PUT', json: feedOf(slug, { name: 'Kept longer', log: { retainDays: 1 } }) });
+    expect(put.status, await put.clone().text()).toBe(200);
+    expect(await stored()).toEqual(['run_a_new']);
+  });
+
+  it("keeps runs no longer than the connection's retention, whatever the feed's", async () => {
+    const { slug, feed } = await setup({ log: { retainDays: 30 } }, { log: { retainDays: 1 } });
+    const home = homeOf(env, slug);
+    const at = Date.now() - 2 * 86_400_000;
+    const entry = {
+      at, kind: 'feed-run', method: 'POST', path: '/members', status: 201, upstreamStatus: 201, durationMs: 5, outcome: 'success', keyName: null,
+      retried: false, tokenFetched: false, bytesIn: 10, bytesOut: 2, origin: SHOP, errorCode: null, feedId: feed.id, runId: 'run_c_old', trigger: 'browser',
+    };
+    expect(await home.appendCalls(slug, [entry], null)).toBe(1);
+    expect(await runsOf(feed.id)).toEqual([]);
+  });
+});
+
 describe('the call log table', () => {
   it('moves the rows of a call_log made before feed runs into calls, with their ids, order and cursor', async () => {
     const mock = new Mock();
@@ -139,6 +179,33 @@ describe('the call log table', () => {
     expect(after.calls.map((c) => c.id)).toEqual([`c_${(42).toString(36)}`, legacyId]);
     const page = (await (await admin(`/api/connections/${slug}/calls?limit=1`)).json()) as { calls: { id: string }[]; cursor: string };
     expect((await (await admin(`/api/connections/${slug}/calls?limit=1&cursor=${page.cursor}`)).json()) as unknown).toEqual({ calls: [call], cursor: null });
+  });
+
+  it('moves a call_log written after calls (an older version run again) behind the rows of calls, newest first', async () => {
+    const slug = `old-${Date.now().toString(36)}b`;
+    const mock = new Mock();
+    await mock.on('POST', '/api/members', { status: 201, json: {} });
+    const created = await admin('/api/connections', { method: 'POST', json: { name: 'Back', slug, baseUrl: mock.url('/api'), auth: { method: 'bearer', token: UPSTREAM_SECRET } } });
+    expect(created.status).toBe(201);
+    const feed = await createFeed(feedOf(slug));
+    await jsonPost(feed.publicKey, { email: 'a@b.example' });
+    await flushCalls(env);
+    const [first] = (await (await admin(`/api/connections/${slug}/calls`)).json() as { calls: { id: string }[] }).calls;
+    expect(first!.id).toBe('c_1');
+    // The older version numbers its new rows from 1 again: seq 1 is taken in calls.
+    const at = Date.now();
+    const legacyId = 'c_mj4k2x9aBack_x-Yz0';
+    const later = { id: legacyId, at: new Date(at).toISOString(), kind: 'relay', method: 'GET', path: '/later', status: 200, upstreamStatus: 200, durationMs: 3, outcome: 'success', keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null };
+    await runInDurableObject(homeOf(env, slug), async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec('CREATE TABLE call_log (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, entry TEXT NOT NULL, feed_id TEXT, run_id TEXT, detail TEXT)');
+      sql.exec("INSERT INTO call_log (seq, id, at, kind, outcome, entry) VALUES (1, ?, ?, 'relay', 'success', ?)", legacyId, at, JSON.stringify(later));
+      migrateCallLog(sql);
+    });
+    const listed = (await (await admin(`/api/connections/${slug}/calls`)).json()) as { calls: { id: string }[] };
+    expect(listed.calls.map((c) => c.id)).toEqual([legacyId, 'c_1']);
+    expect(listed.calls[0]).toEqual(later);
+    expect(await runsOf(feed.id)).toHaveLength(1);
   });
 
   it('moves a call_log with feed runs, their details included', async () => {

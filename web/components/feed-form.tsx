@@ -521,7 +521,7 @@ export function FeedForm(props: FeedFormProps) {
 
           <Section id="feed-log" title="Run log" help="Every run is logged without secrets, tokens or keys.">
             <Choice pointer="/log/level" label="Log level" options={LOG_LEVELS} labels={LOG_LEVEL_LABELS} value={draft.logLevel} onChange={(v) => setDraft('logLevel', v)} help="Values means submitted data (personal data) is stored with each run; sensitive fields are masked." />
-            <DraftText name="retainDays" pointer="/log/retainDays" label="Keep runs for (days)" inputMode="numeric" help="1 to 30; default 7." />
+            <DraftText name="retainDays" pointer="/log/retainDays" label="Keep runs for (days)" inputMode="numeric" help="1 to 30; default 7. Never longer than the connection keeps its calls." />
             <DraftCheck name="logSuccess" pointer="/log/logSuccess" label="Log successful runs" help="Failures are always logged." />
           </Section>
 

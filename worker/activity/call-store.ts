@@ -37,8 +37,10 @@ export const CALL_LOG_MAX_ENTRIES = 10_000;
 export const CALL_AGGREGATE_DAYS = 30;
 /** Upper bounds (ms) of the duration histogram's buckets; the last is open. */
 export const DURATION_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000] as const;
-/** Most entries one append takes (an isolate sends at most 100 at once). */
-const APPEND_MAX = 500;
+/** Most entries one append takes (an isolate's batch holds at most this many, see `recorder.ts`). */
+export const CALL_APPEND_MAX = 500;
+/** How far past the home's clock an entry's time may be (the isolates' clocks are the same clock, read a little earlier or later). */
+const FUTURE_MARGIN_MS = 60_000;
 /** Longest stored run detail (JSON); past it the values (input, bodies) are left out. */
 export const RUN_DETAIL_MAX_CHARS = 32_768;
 
@@ -187,19 +189,24 @@ export const STORED_FIELDS = ['method', 'path', 'status', 'upstreamStatus', 'dur
 
 /**
  * Moves the rows of a `call_log` (the table before `calls`: one row held the whole Call as JSON,
- * indexed by `at` and by id) into `calls`, keeping each row's `seq`, so cursors and the order
- * stay, and its id (as `legacy_id`); then drops `call_log`. A `call_log` made before feed runs has
- * no `feed_id`, `run_id` or `detail`: its rows move without them. Run after `CALL_SCHEMA`, in the
- * same synchronous step (a home commits it whole or not at all).
+ * indexed by `at` and by id) into `calls`, with its id (as `legacy_id`); then drops `call_log`.
+ * Into an empty `calls` (the usual case) each row keeps its `seq`, so cursors and the order stay.
+ * Into a `calls` that already holds rows (an older version ran again after this one, e.g. after a
+ * rollback, and wrote a new `call_log` from `seq` 1) the rows follow those there, in their order,
+ * with new sequence numbers: the `call_log` rows are then the newer ones, and their old `seq`
+ * values may already be taken. A `call_log` made before feed runs has no `feed_id`, `run_id` or
+ * `detail`: its rows move without them. Run after `CALL_SCHEMA`, in the same synchronous step (a
+ * home commits it whole or not at all).
  */
 export function migrateCallLog(sql: SqlStorage): void {
   const old = sql.exec<{ name: string }>('PRAGMA table_info(call_log)').toArray();
   if (old.length === 0) return;
   const columns = new Set(old.map((c) => c.name));
   const column = (name: string) => (columns.has(name) ? name : 'NULL');
+  const keepSeq = sql.exec('SELECT 1 FROM calls LIMIT 1').toArray().length === 0;
   sql.exec(
-    `INSERT INTO calls (seq, at, kind, outcome, fields, feed_id, run_id, detail, legacy_id)
-     SELECT seq, at, kind, outcome, json_array(${STORED_FIELDS.map((name) => `entry -> '$.${name}'`).join(', ')}), ${column('feed_id')}, ${column('run_id')}, ${column('detail')}, id
+    `INSERT INTO calls (${keepSeq ? 'seq, ' : ''}at, kind, outcome, fields, feed_id, run_id, detail, legacy_id)
+     SELECT ${keepSeq ? 'seq, ' : ''}at, kind, outcome, json_array(${STORED_FIELDS.map((name) => `entry -> '$.${name}'`).join(', ')}), ${column('feed_id')}, ${column('run_id')}, ${column('detail')}, id
      FROM call_log ORDER BY seq`,
   );
   sql.exec('DROP TABLE call_log');
@@ -272,11 +279,12 @@ export class CallStore {
   append(entries: readonly unknown[], retainDays = LOG_RETAIN_DAYS_DEFAULT): number {
     const rows: [number, CallKind, CallOutcome, string, string | null, string | null, string | null][] = [];
     const minutes = new Map<string, { minute: number; outcome: string; calls: number; histogram: number[] }>();
-    for (const raw of entries.slice(0, APPEND_MAX)) {
+    const latest = this.now() + FUTURE_MARGIN_MS;
+    for (const raw of entries.slice(0, CALL_APPEND_MAX)) {
       const e = callInputOf(raw);
-      if (e === undefined) continue;
-      // In `STORED_FIELDS` order.
-      const fields = [e.method, e.path, e.status, e.upstreamStatus, e.durationMs, e.keyName, e.retried, e.tokenFetched, e.bytesIn, e.bytesOut, e.origin, e.errorCode, e.count ?? null, e.trigger ?? null];
+      // An entry from the future would outlive the retention (its scan stops at the first row inside it).
+      if (e === undefined || e.at > latest) continue;
+      const fields = STORED_FIELDS.map((name) => e[name] ?? null);
       rows.push([e.at, e.kind, e.outcome, JSON.stringify(fields), e.feedId ?? null, e.runId ?? null, e.kind === 'feed-run' ? detailText(e.detail) : null]);
       const minute = Math.floor(e.at / 60_000);
       const key = `${minute}|${e.outcome}`;
@@ -334,6 +342,20 @@ export class CallStore {
     );
     this.sql.exec('DELETE FROM calls WHERE seq <= (SELECT MAX(seq) FROM calls) - ?', CALL_LOG_MAX_ENTRIES);
     this.sql.exec('DELETE FROM call_minute WHERE minute < ?', Math.floor(now / 60_000) - CALL_AGGREGATE_DAYS * 1440);
+  }
+
+  /**
+   * Drops a feed's runs past a retention of its own (shorter than its connection's): the feed's
+   * rows before its first one inside it, in `seq` order, found through the feed-run index.
+   */
+  pruneRuns(feedId: string, retainDays: number): void {
+    this.sql.exec(
+      'DELETE FROM calls WHERE feed_id = ? AND seq < COALESCE((SELECT seq FROM calls WHERE feed_id = ? AND at >= ? ORDER BY seq LIMIT 1), (SELECT MAX(seq) + 1 FROM calls WHERE feed_id = ?))',
+      feedId,
+      feedId,
+      this.now() - retainDays * 86_400_000,
+      feedId,
+    );
   }
 
   /** Calls newest first, filtered, with the cursor of the next page. */

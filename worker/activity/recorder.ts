@@ -8,13 +8,13 @@
  * Refused calls (a wrong relay key for a slug that exists) are kept one by one up to
  * `REFUSED_PER_BATCH` per batch; past that they are counted into one aggregated entry.
  */
-import type { CallInput } from './call-store';
+import { CALL_APPEND_MAX, type CallInput } from './call-store';
 import { homeOf } from '../connections/home';
 
 /** Longest an entry waits in an isolate before it is sent. */
 export const CALL_FLUSH_INTERVAL_MS = 1_000;
-/** Entries of one connection that make a batch go at once (the home takes up to 500 per call). */
-export const CALL_BATCH_MAX = 500;
+/** Entries of one connection that make a batch go at once, an aggregate of refused calls included (the most the home takes per call). */
+export const CALL_BATCH_MAX = CALL_APPEND_MAX;
 /** Entries waiting in this isolate, all connections together, that make every batch go at once (memory). */
 const PENDING_ENTRIES_MAX = 5_000;
 /** Refused calls kept one by one per batch; the rest are aggregated. */
@@ -23,11 +23,15 @@ export const REFUSED_PER_BATCH = 10;
 const BUFFERED_CONNECTIONS_MAX = 1_000;
 
 interface Pending {
+  slug: string;
+  /** The connection's id (`null` when the caller did not know it): the home drops a batch meant for another connection of the slug. */
+  connectionId: string | null;
   entries: CallInput[];
   refused: number;
   aggregate: CallInput | undefined;
 }
 
+/** By `<slug>\n<connection id>`: entries of a deleted connection never join those of a re-created slug. */
 const pending = new Map<string, Pending>();
 /** Entries in `pending`, all connections together. */
 let pendingEntries = 0;
@@ -38,16 +42,20 @@ export const recorderCounters = { batches: 0, entries: 0, dropped: 0 };
 import type { WaitUntil } from '../http';
 export type { WaitUntil };
 
-/** Buffers one call of `slug`; sends it with the next batch (see the module header). */
-export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: string, entry: CallInput): void {
-  let buffer = pending.get(slug);
+/**
+ * Buffers one call of the connection `slug` whose id is `connectionId`; sends it with the next
+ * batch (see the module header).
+ */
+export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: string, connectionId: string | null, entry: CallInput): void {
+  const name = `${slug}\n${connectionId ?? ''}`;
+  let buffer = pending.get(name);
   if (buffer === undefined) {
     if (pending.size >= BUFFERED_CONNECTIONS_MAX) {
       recorderCounters.dropped++;
       return;
     }
-    buffer = { entries: [], refused: 0, aggregate: undefined };
-    pending.set(slug, buffer);
+    buffer = { slug, connectionId, entries: [], refused: 0, aggregate: undefined };
+    pending.set(name, buffer);
   }
   if (entry.outcome === 'refused' && entry.errorCode === 'unauthorized') {
     buffer.refused++;
@@ -68,8 +76,9 @@ export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: str
     if (waitUntil) waitUntil(sending);
     return;
   }
-  if (buffer.entries.length >= CALL_BATCH_MAX) {
-    const sending = send(env, slug);
+  // The aggregate goes with the batch: it counts towards the batch's size.
+  if (buffer.entries.length + (buffer.aggregate ? 1 : 0) >= CALL_BATCH_MAX) {
+    const sending = send(env, name);
     if (waitUntil) waitUntil(sending);
     return;
   }
@@ -86,20 +95,21 @@ export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: str
 
 /** Sends every waiting entry now (tests and benchmarks use it for a deterministic flush). */
 export async function flushCalls(env: Env): Promise<void> {
-  await Promise.all([...pending.keys()].map((slug) => send(env, slug)));
+  await Promise.all([...pending.keys()].map((name) => send(env, name)));
 }
 
-async function send(env: Env, slug: string): Promise<void> {
-  const buffer = pending.get(slug);
+async function send(env: Env, name: string): Promise<void> {
+  const buffer = pending.get(name);
   if (!buffer) return;
-  pending.delete(slug);
+  pending.delete(name);
+  const { slug, connectionId } = buffer;
   pendingEntries -= buffer.entries.length;
   const entries = buffer.aggregate ? [...buffer.entries, buffer.aggregate] : buffer.entries;
   if (entries.length === 0) return;
   recorderCounters.batches++;
   recorderCounters.entries += entries.length;
   try {
-    await homeOf(env, slug).appendCalls(slug, entries);
+    await homeOf(env, slug).appendCalls(slug, entries, connectionId);
   } catch (err) {
     recorderCounters.dropped += entries.length;
     console.warn('[call-log] a batch could not be sent', slug, err instanceof Error ? err.name : 'error');

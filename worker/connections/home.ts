@@ -31,7 +31,7 @@ import { systemClock, type Clock } from '../clock';
 import { AppError, type ProblemCode } from '../errors';
 import { fingerprintOf, isOAuthConnection, tokenMirrorKey } from '../oauth/fingerprint';
 import { TOKEN_SCHEMA, TokenBroker, type BrokerStatus, type TokenAnswer, type TokenTestOutcome } from '../oauth/token-broker';
-import type { Call, CallListAnswer, StatsAnswer, StatsWindow } from '../../contract/activity';
+import { LOG_RETAIN_DAYS_DEFAULT, type Call, type CallListAnswer, type StatsAnswer, type StatsWindow } from '../../contract/activity';
 import { CALL_SCHEMA, CallStore, migrateCallLog, type CallFilters, type RunFilters } from '../activity/call-store';
 import { readLegacy, removeLegacy } from './legacy';
 import {
@@ -384,12 +384,18 @@ export class ConnectionHome extends DurableObject<Env> {
 
   /**
    * Stores a batch of calls sent by an isolate (after its answers, at most once a second or per
-   * 500 entries). The listing's activity figures follow at most once a minute.
+   * 500 entries). The listing's activity figures follow at most once a minute. A batch made for
+   * another connection of this slug (`connectionId`: one since deleted, its entries still buffered
+   * when the slug was created again) is dropped; `null` (the sender did not know the id) only
+   * needs a connection to exist.
    */
-  async appendCalls(slug: string, entries: unknown[]): Promise<number> {
+  async appendCalls(slug: string, entries: unknown[], connectionId: string | null): Promise<number> {
     await this.ensure(slug);
-    if (!this.readRecord()) return 0;
-    const kept = this.calls.append(entries, this.retainDays());
+    const record = this.readRecord();
+    if (!record || (connectionId !== null && record.id !== connectionId)) return 0;
+    const days = this.retainDays();
+    const kept = this.calls.append(entries, days);
+    this.pruneShortRuns(days);
     if (kept > 0 && this.clock() - this.activityWrittenAt >= ACTIVITY_REFRESH_MS) await this.mirror(slug);
     return kept;
   }
@@ -398,14 +404,18 @@ export class ConnectionHome extends DurableObject<Env> {
   async listCalls(slug: string, filters: CallFilters): Promise<HomeResult<CallListAnswer>> {
     await this.ensure(slug);
     if (!this.readRecord()) return notFound(slug);
-    return { ok: true, value: this.calls.list(filters, this.retainDays()) };
+    const days = this.retainDays();
+    this.pruneShortRuns(days);
+    return { ok: true, value: this.calls.list(filters, days) };
   }
 
   /** One call. */
   async getCall(slug: string, id: string): Promise<HomeResult<Call>> {
     await this.ensure(slug);
     if (!this.readRecord()) return notFound(slug);
-    const call = this.calls.get(id, this.retainDays());
+    const days = this.retainDays();
+    this.pruneShortRuns(days);
+    const call = this.calls.get(id, days);
     return call ? { ok: true, value: call } : { ok: false, code: 'call-not-found', detail: 'There is no call with this id (calls are kept for the connection’s retention period).' };
   }
 
@@ -419,15 +429,17 @@ export class ConnectionHome extends DurableObject<Env> {
   /** A feed's runs newest first (its call-log entries of kind `feed-run`). */
   async listFeedRuns(slug: string, feedId: string, filters: RunFilters): Promise<HomeResult<{ runs: Call[]; cursor: string | null }>> {
     await this.ensure(slug);
-    if (!this.readFeed(feedId)) return feedNotFound();
-    return { ok: true, value: this.calls.listRuns(feedId, filters, this.retainDays()) };
+    const feed = this.readFeed(feedId);
+    if (!feed) return feedNotFound();
+    return { ok: true, value: this.calls.listRuns(feedId, filters, this.runRetainDays(feed)) };
   }
 
   /** One run of a feed with its detail. */
   async getFeedRun(slug: string, feedId: string, runId: string): Promise<HomeResult<Call & { detail?: unknown }>> {
     await this.ensure(slug);
-    if (!this.readFeed(feedId)) return feedNotFound();
-    const run = this.calls.getRun(feedId, runId, this.retainDays());
+    const feed = this.readFeed(feedId);
+    if (!feed) return feedNotFound();
+    const run = this.calls.getRun(feedId, runId, this.runRetainDays(feed));
     return run ? { ok: true, value: run } : { ok: false, code: 'run-not-found', detail: 'This feed has no run with this id (runs are kept for the connection’s retention period).' };
   }
 
@@ -438,8 +450,23 @@ export class ConnectionHome extends DurableObject<Env> {
     return { ok: true, value: this.calls.runStats(feedId) };
   }
 
-  private retainDays(): number | undefined {
-    return this.readRecord()?.log?.retainDays;
+  /** How long this connection keeps its calls. */
+  private retainDays(): number {
+    return this.readRecord()?.log?.retainDays ?? LOG_RETAIN_DAYS_DEFAULT;
+  }
+
+  /**
+   * How long a feed's runs are kept: the feed's own retention, or its connection's when that is
+   * shorter (a run is an entry of the connection's call log, FEEDS.md).
+   */
+  private runRetainDays(feed: StoredFeed): number {
+    return Math.min(feed.feed.log.retainDays, this.retainDays());
+  }
+
+  /** Drops the runs of feeds that keep them for less time than the connection keeps its calls. */
+  private pruneShortRuns(connectionDays: number): void {
+    const feeds = this.sql.exec<{ id: string; days: number | null }>("SELECT id, record ->> '$.feed.log.retainDays' AS days FROM feed").toArray();
+    for (const { id, days } of feeds) if (typeof days === 'number' && days < connectionDays) this.calls.pruneRuns(id, days);
   }
 
   // ---- feeds (see `feeds/records.ts`)
@@ -517,6 +544,8 @@ export class ConnectionHome extends DurableObject<Env> {
         updatedAt: new Date(this.clock()).toISOString(),
       };
       this.writeFeed(record);
+      // A shorter retention applies at once.
+      this.pruneShortRuns(this.retainDays());
       await this.mirrorFeed(id, []);
       return { ok: true, value: record };
     } catch (err) {

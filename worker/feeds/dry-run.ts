@@ -196,7 +196,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunAnswer> {
       sensitive: sensitiveNames(feed),
     });
     console.log(runLogLine(entry, feed.connection));
-    if (isLogged(feed, result.outcome)) await homeOf(env, feed.connection).appendCalls(feed.connection, [entry]);
+    if (isLogged(feed, result.outcome)) await homeOf(env, feed.connection).appendCalls(feed.connection, [entry], record?.id ?? null);
   }
   return out;
 }

@@ -159,7 +159,7 @@ export const activityRoutes = new Hono<AppEnv>()
     const body = response ? await readStart(response.body, TEST_BODY_MAX_BYTES) : { text: '', truncated: false };
     const durationMs = Date.now() - startedAt;
     const entry = relayCallEntry({ request, record, tail: input.path, query, keyName: null, startedAt, endedAt: startedAt + durationMs, response, error, upstream: trace.upstream, kind: 'test' });
-    await homeOf(c.env, slug).appendCalls(slug, [entry]);
+    await homeOf(c.env, slug).appendCalls(slug, [entry], record.id);
     const answer: TestRequestAnswer = {
       status: response?.status ?? (error as AppError).status,
       headers: response ? headersOnTheWire(response.headers) : [],

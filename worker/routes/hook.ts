@@ -274,7 +274,7 @@ async function answerHook(request: Request, env: Env, waitUntil: WaitUntil | und
     sensitive: sensitiveNames(feed),
   });
   console.log(runLogLine(logged, feed.connection));
-  if (isLogged(feed, result.outcome)) recordCall(env, waitUntil, feed.connection, logged);
+  if (isLogged(feed, result.outcome)) recordCall(env, waitUntil, feed.connection, record?.id ?? null, logged);
   return response;
 }
 

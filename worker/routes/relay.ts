@@ -85,7 +85,7 @@ async function answer(request: Request, env: Env, ctx: Pick<ExecutionContext, 'w
         error,
         upstream: trace.upstream,
       });
-      recordCall(env, keepAlive, record.slug, entry);
+      recordCall(env, keepAlive, record.slug, record.id, entry);
     }
   }
 }
