@@ -38,6 +38,12 @@ const relayCall = (slug: string, key: string, path: string, init: RequestInit = 
   return call(`/relay/${slug}${path}`, { ...init, headers });
 };
 
+/** A relay call's entry as an isolate sends it: a GET answered 200, changed by `overrides`. */
+const relayEntry = (overrides: Partial<CallInput> = {}): CallInput => ({
+  at: Date.now(), kind: 'relay', method: 'GET', path: '/x', status: 200, upstreamStatus: 200, durationMs: 1, outcome: 'success',
+  keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null, ...overrides,
+});
+
 async function calls(slug: string, query = ''): Promise<CallListAnswer> {
   await flushCalls(env);
   const res = await admin(`/api/connections/${slug}/calls${query}`);
@@ -183,9 +189,8 @@ describe('recording relay calls', () => {
     await flushCalls(env);
     const sending: Promise<unknown>[] = [];
     const at = Date.now();
-    const base = { at, kind: 'relay', method: 'GET', path: '/x', upstreamStatus: null, durationMs: 1, keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null } as const;
-    const refused: CallInput = { ...base, status: 401, outcome: 'refused', errorCode: 'unauthorized' };
-    const ok: CallInput = { ...base, status: 200, upstreamStatus: 200, outcome: 'success', errorCode: null };
+    const refused = relayEntry({ at, status: 401, upstreamStatus: null, outcome: 'refused', errorCode: 'unauthorized' });
+    const ok = relayEntry({ at });
     // 10 refusals one by one, 5 more in one aggregate, then successes until the batch is full:
     // 10 + 489 entries and the aggregate make 500, the most the home takes in one call.
     const refusedMade = REFUSED_PER_BATCH + 5;
@@ -277,10 +282,7 @@ describe('retention', () => {
     const m = new Mock();
     const { slug } = await connection(m, { log: { retainDays: 1 } });
     const home = homeOf(env, slug);
-    const entry = (at: number): CallInput => ({
-      at, kind: 'relay', method: 'GET', path: '/x', status: 200, upstreamStatus: 200, durationMs: 3, outcome: 'success',
-      keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
-    });
+    const entry = (at: number) => relayEntry({ at, durationMs: 3 });
     const now = Date.now();
     expect(await home.appendCalls(slug, [entry(now - 2 * 86_400_000), entry(now)], null)).toBe(2);
     expect((await calls(slug)).calls).toHaveLength(1);
@@ -331,10 +333,7 @@ describe('retention', () => {
     const { slug } = await connection(m);
     const home = homeOf(env, slug);
     const now = Date.now();
-    const batch = Array.from({ length: 120 }, (_, i): CallInput => ({
-      at: now, kind: 'relay', method: 'GET', path: `/p${i}`, status: 200, upstreamStatus: 200, durationMs: 1, outcome: 'success',
-      keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
-    }));
+    const batch = Array.from({ length: 120 }, (_, i) => relayEntry({ at: now, path: `/p${i}` }));
     expect(await home.appendCalls(slug, batch, null)).toBe(120);
     expect(await home.appendCalls(slug, batch.slice(0, 3), null)).toBe(3);
     const listed = (await admin(`/api/connections/${slug}/calls?limit=200`).then((r) => r.json())) as { calls: { id: string; path: string }[] };
@@ -373,14 +372,31 @@ describe('a re-created slug', () => {
     const stats = (await (await admin(`/api/connections/${slug}/stats?window=1h`)).json()) as StatsAnswer;
     expect(stats.totals.total).toBe(0);
     // The home's own check: a batch names the connection it was made for.
-    const entry: CallInput = {
-      at: Date.now(), kind: 'relay', method: 'GET', path: '/ping', status: 200, upstreamStatus: 200, durationMs: 1, outcome: 'success',
-      keyName: null, retried: false, tokenFetched: false, bytesIn: null, bytesOut: null, origin: null, errorCode: null,
-    };
+    const entry = relayEntry({ path: '/ping' });
     const home = homeOf(env, slug);
     expect(await home.appendCalls(slug, [entry], old.id)).toBe(0);
     expect(await home.appendCalls(slug, [entry], again.id)).toBe(1);
     expect((await calls(slug)).calls).toHaveLength(1);
+  });
+});
+
+describe('an isolate buffering calls of two connections of one slug', () => {
+  it('sends what waits for the old one apart, so that only the new one is logged', async () => {
+    const m = new Mock();
+    const { slug } = await connection(m);
+    const old = (await storedRecord(slug))!;
+    expect((await admin(`/api/connections/${slug}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await admin('/api/connections', { method: 'POST', json: { name: 'Again', slug, baseUrl: m.url('/v2'), auth: { method: 'none' } } })).status).toBe(201);
+    const again = (await storedRecord(slug))!;
+    await flushCalls(env);
+    const sending: Promise<unknown>[] = [];
+    const before = recorderCounters.batches;
+    recordCall(env, (p) => void sending.push(p), slug, old.id, relayEntry({ path: '/old' }));
+    recordCall(env, (p) => void sending.push(p), slug, again.id, relayEntry({ path: '/new' }));
+    // The old connection's entry went at once, in a batch of its own.
+    expect(recorderCounters.batches - before).toBe(1);
+    await Promise.all(sending);
+    expect((await calls(slug)).calls.map((c) => c.path)).toEqual(['/new']);
   });
 });
 

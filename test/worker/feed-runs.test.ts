@@ -100,17 +100,19 @@ describe('GET /api/feeds/<id>/runs/<runId> and /stats', () => {
   });
 });
 
+/** A feed run's entry as an isolate sends it: a browser trigger answered 201. */
+const runEntry = (feedId: string, at: number, runId: string) => ({
+  at, kind: 'feed-run', method: 'POST', path: '/members', status: 201, upstreamStatus: 201, durationMs: 5, outcome: 'success', keyName: null,
+  retried: false, tokenFetched: false, bytesIn: 10, bytesOut: 2, origin: SHOP, errorCode: null, feedId, runId, trigger: 'browser',
+});
+
 describe("a feed's own retention", () => {
   it("keeps a feed's runs for its days when shorter than the connection's, and applies a shortened one at once", async () => {
     const { slug, feed } = await setup({ log: { level: 'values', retainDays: 1 } });
     const other = await createFeed(feedOf(slug, { name: 'Kept longer' }));
     const home = homeOf(env, slug);
     const now = Date.now();
-    const run = (feedId: string, at: number, runId: string) => ({
-      at, kind: 'feed-run', method: 'POST', path: '/members', status: 201, upstreamStatus: 201, durationMs: 5, outcome: 'success', keyName: null,
-      retried: false, tokenFetched: false, bytesIn: 10, bytesOut: 2, origin: SHOP, errorCode: null, feedId, runId, trigger: 'browser',
-      detail: { input: { email: 'old@b.example' } },
-    });
+    const run = (feedId: string, at: number, runId: string) => ({ ...runEntry(feedId, at, runId), detail: { input: { email: 'old@b.example' } } });
     const twoDays = now - 2 * 86_400_000;
     expect(await home.appendCalls(slug, [run(feed.id, twoDays, 'run_a_old'), run(other.id, twoDays, 'run_b_old'), run(feed.id, now, 'run_a_new')], null)).toBe(3);
     const stored = () => runInDurableObject(home, (_h, state) => state.storage.sql.exec<{ run_id: string }>('SELECT run_id FROM calls ORDER BY seq').toArray().map((r) => r.run_id));
@@ -131,11 +133,7 @@ describe("a feed's own retention", () => {
     const { slug, feed } = await setup({ log: { retainDays: 30 } }, { log: { retainDays: 1 } });
     const home = homeOf(env, slug);
     const at = Date.now() - 2 * 86_400_000;
-    const entry = {
-      at, kind: 'feed-run', method: 'POST', path: '/members', status: 201, upstreamStatus: 201, durationMs: 5, outcome: 'success', keyName: null,
-      retried: false, tokenFetched: false, bytesIn: 10, bytesOut: 2, origin: SHOP, errorCode: null, feedId: feed.id, runId: 'run_c_old', trigger: 'browser',
-    };
-    expect(await home.appendCalls(slug, [entry], null)).toBe(1);
+    expect(await home.appendCalls(slug, [runEntry(feed.id, at, 'run_c_old')], null)).toBe(1);
     expect(await runsOf(feed.id)).toEqual([]);
   });
 });

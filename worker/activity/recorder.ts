@@ -23,7 +23,6 @@ export const REFUSED_PER_BATCH = 10;
 const BUFFERED_CONNECTIONS_MAX = 1_000;
 
 interface Pending {
-  slug: string;
   /** The connection's id (`null` when the caller did not know it): the home drops a batch meant for another connection of the slug. */
   connectionId: string | null;
   entries: CallInput[];
@@ -31,7 +30,7 @@ interface Pending {
   aggregate: CallInput | undefined;
 }
 
-/** By `<slug>\n<connection id>`: entries of a deleted connection never join those of a re-created slug. */
+/** By slug; a buffer holds the entries of one connection of it (see `recordCall`). */
 const pending = new Map<string, Pending>();
 /** Entries in `pending`, all connections together. */
 let pendingEntries = 0;
@@ -47,15 +46,21 @@ export type { WaitUntil };
  * batch (see the module header).
  */
 export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: string, connectionId: string | null, entry: CallInput): void {
-  const name = `${slug}\n${connectionId ?? ''}`;
-  let buffer = pending.get(name);
+  let buffer = pending.get(slug);
+  if (buffer !== undefined && buffer.connectionId !== connectionId) {
+    // The slug now names another connection (deleted and created again): what waits for the old
+    // one goes first, alone, and its home drops it; the new connection's entries never join it.
+    const sending = send(env, slug);
+    if (waitUntil) waitUntil(sending);
+    buffer = undefined;
+  }
   if (buffer === undefined) {
     if (pending.size >= BUFFERED_CONNECTIONS_MAX) {
       recorderCounters.dropped++;
       return;
     }
-    buffer = { slug, connectionId, entries: [], refused: 0, aggregate: undefined };
-    pending.set(name, buffer);
+    buffer = { connectionId, entries: [], refused: 0, aggregate: undefined };
+    pending.set(slug, buffer);
   }
   if (entry.outcome === 'refused' && entry.errorCode === 'unauthorized') {
     buffer.refused++;
@@ -78,7 +83,7 @@ export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: str
   }
   // The aggregate goes with the batch: it counts towards the batch's size.
   if (buffer.entries.length + (buffer.aggregate ? 1 : 0) >= CALL_BATCH_MAX) {
-    const sending = send(env, name);
+    const sending = send(env, slug);
     if (waitUntil) waitUntil(sending);
     return;
   }
@@ -95,14 +100,15 @@ export function recordCall(env: Env, waitUntil: WaitUntil | undefined, slug: str
 
 /** Sends every waiting entry now (tests and benchmarks use it for a deterministic flush). */
 export async function flushCalls(env: Env): Promise<void> {
-  await Promise.all([...pending.keys()].map((name) => send(env, name)));
+  await Promise.all([...pending.keys()].map((slug) => send(env, slug)));
 }
 
-async function send(env: Env, name: string): Promise<void> {
-  const buffer = pending.get(name);
+/** Sends the buffer of `slug` (taken out of `pending` at once, before anything is awaited). */
+async function send(env: Env, slug: string): Promise<void> {
+  const buffer = pending.get(slug);
   if (!buffer) return;
-  pending.delete(name);
-  const { slug, connectionId } = buffer;
+  pending.delete(slug);
+  const { connectionId } = buffer;
   pendingEntries -= buffer.entries.length;
   const entries = buffer.aggregate ? [...buffer.entries, buffer.aggregate] : buffer.entries;
   if (entries.length === 0) return;
