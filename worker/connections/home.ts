@@ -395,6 +395,7 @@ export class ConnectionHome extends DurableObject<Env> {
     if (!record || (connectionId !== null && record.id !== connectionId)) return 0;
     const days = this.retainDays();
     const kept = this.calls.append(entries, days);
+    // After the append: a run the batch brought that is already past its feed's days goes too.
     this.pruneShortRuns(days);
     if (kept > 0 && this.clock() - this.activityWrittenAt >= ACTIVITY_REFRESH_MS) await this.mirror(slug);
     return kept;
@@ -404,18 +405,14 @@ export class ConnectionHome extends DurableObject<Env> {
   async listCalls(slug: string, filters: CallFilters): Promise<HomeResult<CallListAnswer>> {
     await this.ensure(slug);
     if (!this.readRecord()) return notFound(slug);
-    const days = this.retainDays();
-    this.pruneShortRuns(days);
-    return { ok: true, value: this.calls.list(filters, days) };
+    return { ok: true, value: this.calls.list(filters, this.prunedRetainDays()) };
   }
 
   /** One call. */
   async getCall(slug: string, id: string): Promise<HomeResult<Call>> {
     await this.ensure(slug);
     if (!this.readRecord()) return notFound(slug);
-    const days = this.retainDays();
-    this.pruneShortRuns(days);
-    const call = this.calls.get(id, days);
+    const call = this.calls.get(id, this.prunedRetainDays());
     return call ? { ok: true, value: call } : { ok: false, code: 'call-not-found', detail: 'There is no call with this id (calls are kept for the connection’s retention period).' };
   }
 
@@ -461,6 +458,16 @@ export class ConnectionHome extends DurableObject<Env> {
    */
   private runRetainDays(feed: StoredFeed): number {
     return Math.min(feed.feed.log.retainDays, this.retainDays());
+  }
+
+  /**
+   * How long this connection keeps its calls, once the runs of feeds that keep theirs for less
+   * time are dropped: what the calls are read with.
+   */
+  private prunedRetainDays(): number {
+    const days = this.retainDays();
+    this.pruneShortRuns(days);
+    return days;
   }
 
   /** Drops the runs of feeds that keep them for less time than the connection keeps its calls. */
